@@ -1,0 +1,58 @@
+//! Sensors with their health, and the districts as GeoJSON.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Serialize;
+use vigie_model::{Sensor, SensorId};
+
+use super::{ApiError, AppState};
+use crate::sensors::SensorHealth;
+
+#[derive(Debug, Serialize)]
+pub struct SensorView {
+    #[serde(flatten)]
+    pub sensor: Sensor,
+    pub health: Option<SensorHealth>,
+}
+
+pub async fn list(State(st): State<AppState>) -> Json<Vec<SensorView>> {
+    let health = st.ingest.activity().all();
+    Json(
+        st.ingest
+            .config()
+            .sensors
+            .iter()
+            .map(|s| SensorView { sensor: s.clone(), health: health.get(&s.id).cloned() })
+            .collect(),
+    )
+}
+
+pub async fn get_one(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<SensorView>, ApiError> {
+    let id = SensorId::new(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let sensor =
+        st.ingest.config().sensor(id.as_str()).ok_or_else(|| ApiError::not_found(format!("no sensor {id}")))?;
+    Ok(Json(SensorView { sensor: sensor.clone(), health: st.ingest.activity().get(&id) }))
+}
+
+/// The config's districts as a GeoJSON FeatureCollection.
+pub async fn zones(State(st): State<AppState>) -> Json<serde_json::Value> {
+    let features: Vec<serde_json::Value> = st
+        .ingest
+        .config()
+        .districts
+        .iter()
+        .map(|z| {
+            let polys: Vec<Vec<Vec<[f64; 2]>>> = z
+                .polygons
+                .iter()
+                .map(|p| p.rings.iter().map(|r| r.iter().map(|(x, y)| [*x, *y]).collect()).collect())
+                .collect();
+            serde_json::json!({
+                "type": "Feature",
+                "properties": { "id": z.id, "name": z.name },
+                "geometry": { "type": "MultiPolygon", "coordinates": polys },
+            })
+        })
+        .collect();
+    Json(serde_json::json!({ "type": "FeatureCollection", "features": features }))
+}

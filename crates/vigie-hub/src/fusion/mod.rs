@@ -1,0 +1,404 @@
+//! Fusion: detections correlated in space and time into incidents, by the config's rules.
+//!
+//! Rules are tried in order. A detection first tries to join an open incident of a rule
+//! that takes its kind, near it and within the rule's window; otherwise it waits in that
+//! rule's pending set, and when enough detections (count, distinct sensors, required
+//! kinds) gather within the distance and window, they open an incident together. Each rule
+//! keeps its own grid whose cells are as wide as its distance, so a lookup touches 3×3
+//! cells whatever the number of detections in the window.
+
+mod grid;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use vigie_model::config::{Config, Rule};
+use vigie_model::geo::{haversine_m, metres_per_degree};
+use vigie_model::{Detection, DetectionId, Incident, IncidentId, IncidentState, Kind, SensorId};
+
+use grid::{CellKey, Grid};
+
+/// What fusion did with one detection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// It joined an open incident.
+    Joined(IncidentId),
+    /// It opened an incident, with earlier detections that were waiting for partners.
+    Opened { incident: IncidentId, earlier: Vec<DetectionId> },
+    /// It waits for partners (or matched no rule).
+    Pending,
+}
+
+#[derive(Debug, Clone)]
+struct PendingEntry {
+    id: DetectionId,
+    time_ns: i64,
+    lon: f64,
+    lat: f64,
+    sensor: u32,
+    kind: Kind,
+}
+
+struct RuleState {
+    rule: Rule,
+    grid: Grid,
+    window_ns: i64,
+    pending: HashMap<CellKey, VecDeque<PendingEntry>>,
+    /// Arrival order of pending entries, for expiry.
+    expiry: VecDeque<(i64, CellKey)>,
+    /// Joinable incidents of this rule, by the cell they opened in.
+    open: HashMap<CellKey, Vec<IncidentId>>,
+}
+
+struct Joinable {
+    incident: Incident,
+    rule: usize,
+    cell: CellKey,
+}
+
+/// The fusion engine. Owned by the ingest writer: one thread, no locks.
+pub struct Fusion {
+    config: Arc<Config>,
+    rules: Vec<RuleState>,
+    joinable: HashMap<IncidentId, Joinable>,
+    sensors: HashMap<SensorId, u32>,
+    sensor_names: Vec<SensorId>,
+    pending_total: usize,
+    last_sweep_ns: i64,
+}
+
+/// Sizes for metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FusionStats {
+    pub pending_detections: usize,
+    pub joinable_incidents: usize,
+}
+
+impl Fusion {
+    pub fn new(config: Arc<Config>) -> Fusion {
+        let rules = config
+            .rules
+            .iter()
+            .map(|r| RuleState {
+                rule: r.clone(),
+                grid: Grid::new(r.within_m),
+                window_ns: (r.window_secs as i64).saturating_mul(1_000_000_000),
+                pending: HashMap::new(),
+                expiry: VecDeque::new(),
+                open: HashMap::new(),
+            })
+            .collect();
+        Fusion {
+            config,
+            rules,
+            joinable: HashMap::new(),
+            sensors: HashMap::new(),
+            sensor_names: Vec::new(),
+            pending_total: 0,
+            last_sweep_ns: 0,
+        }
+    }
+
+    /// The longest rule window: how far back state must be rebuilt at start.
+    pub fn max_window_secs(&self) -> u64 {
+        self.rules.iter().map(|r| r.rule.window_secs).max().unwrap_or(0)
+    }
+
+    pub fn stats(&self) -> FusionStats {
+        FusionStats { pending_detections: self.pending_total, joinable_incidents: self.joinable.len() }
+    }
+
+    /// An incident fusion can still add detections to.
+    pub fn joinable(&self, id: IncidentId) -> Option<&Incident> {
+        self.joinable.get(&id).map(|j| &j.incident)
+    }
+
+    fn sensor_index(&mut self, s: &SensorId) -> u32 {
+        if let Some(i) = self.sensors.get(s) {
+            return *i;
+        }
+        let i = self.sensor_names.len() as u32;
+        self.sensors.insert(s.clone(), i);
+        self.sensor_names.push(s.clone());
+        i
+    }
+
+    /// Restores state at start: an open incident keeps taking detections.
+    pub fn restore_incident(&mut self, incident: Incident) {
+        if let Some(rule) = self.rules.iter().position(|r| r.rule.id == incident.rule)
+            && incident.state.is_open()
+        {
+            let cell = self.rules[rule].grid.key(incident.lon, incident.lat);
+            self.rules[rule].open.entry(cell).or_default().push(incident.id);
+            self.joinable.insert(incident.id, Joinable { incident, rule, cell });
+        }
+    }
+
+    /// Restores state at start: a stored detection that was waiting for partners.
+    pub fn restore_pending(&mut self, d: &Detection) {
+        let sensor = self.sensor_index(&d.sensor);
+        for r in 0..self.rules.len() {
+            if self.rules[r].rule.matches_kind(d.kind) && d.confidence >= self.rules[r].rule.min_confidence {
+                self.push_pending(r, d, sensor);
+            }
+        }
+    }
+
+    /// An operator changed an incident: keep the copy in step, or stop joining it.
+    pub fn incident_changed(&mut self, incident: &Incident) {
+        if incident.state.is_open() {
+            if let Some(j) = self.joinable.get_mut(&incident.id) {
+                j.incident = incident.clone();
+            }
+        } else {
+            self.forget(incident.id);
+        }
+    }
+
+    fn forget(&mut self, id: IncidentId) {
+        if let Some(j) = self.joinable.remove(&id)
+            && let Some(list) = self.rules[j.rule].open.get_mut(&j.cell)
+        {
+            list.retain(|i| *i != id);
+            if list.is_empty() {
+                self.rules[j.rule].open.remove(&j.cell);
+            }
+        }
+    }
+
+    fn push_pending(&mut self, r: usize, d: &Detection, sensor: u32) {
+        let rs = &mut self.rules[r];
+        let cell = rs.grid.key(d.location.lon, d.location.lat);
+        let time_ns = d.time.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        rs.pending.entry(cell).or_default().push_back(PendingEntry {
+            id: d.id,
+            time_ns,
+            lon: d.location.lon,
+            lat: d.location.lat,
+            sensor,
+            kind: d.kind,
+        });
+        rs.expiry.push_back((time_ns, cell));
+        self.pending_total += 1;
+    }
+
+    /// Drops what fell out of every window; cheap when called often.
+    pub fn expire(&mut self, now: DateTime<Utc>) {
+        let now_ns = now.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        let mut dropped = 0;
+        for rs in &mut self.rules {
+            let cutoff = now_ns.saturating_sub(rs.window_ns);
+            while let Some(&(t, cell)) = rs.expiry.front() {
+                if t >= cutoff {
+                    break;
+                }
+                rs.expiry.pop_front();
+                if let Some(q) = rs.pending.get_mut(&cell) {
+                    while q.front().is_some_and(|e| e.time_ns < cutoff) {
+                        q.pop_front();
+                        dropped += 1;
+                    }
+                    if q.is_empty() {
+                        rs.pending.remove(&cell);
+                    }
+                }
+            }
+        }
+        self.pending_total = self.pending_total.saturating_sub(dropped);
+        // Incidents quiet for longer than their window stop taking detections (they stay
+        // open for operators). A full pass at most once a second.
+        if now_ns.saturating_sub(self.last_sweep_ns) >= 1_000_000_000 {
+            self.last_sweep_ns = now_ns;
+            let stale: Vec<IncidentId> = self
+                .joinable
+                .values()
+                .filter(|j| {
+                    let last = j.incident.last_seen.timestamp_nanos_opt().unwrap_or(i64::MAX);
+                    last.saturating_add(self.rules[j.rule].window_ns) < now_ns
+                })
+                .map(|j| j.incident.id)
+                .collect();
+            for id in stale {
+                self.forget(id);
+            }
+        }
+    }
+
+    /// Fuses one new detection. `now` stamps incident changes. Returns the effect and, when
+    /// an incident changed, its new state.
+    pub fn ingest(&mut self, d: &Detection, now: DateTime<Utc>) -> (Effect, Option<&Incident>) {
+        let time_ns = d.time.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        let (lon, lat) = (d.location.lon, d.location.lat);
+        let candidates: Vec<usize> = (0..self.rules.len())
+            .filter(|&r| self.rules[r].rule.matches_kind(d.kind) && d.confidence >= self.rules[r].rule.min_confidence)
+            .collect();
+
+        // 1. Join the nearest open incident of the first rule that has one.
+        for &r in &candidates {
+            let rs = &self.rules[r];
+            let mut best: Option<(f64, IncidentId)> = None;
+            for cell in rs.grid.around(lon, lat, rs.rule.within_m) {
+                for id in rs.open.get(&cell).into_iter().flatten() {
+                    let Some(j) = self.joinable.get(id) else { continue };
+                    let inc = &j.incident;
+                    let first = inc.first_seen.timestamp_nanos_opt().unwrap_or(i64::MIN);
+                    let last = inc.last_seen.timestamp_nanos_opt().unwrap_or(i64::MAX);
+                    if time_ns < first.saturating_sub(rs.window_ns) || time_ns > last.saturating_add(rs.window_ns) {
+                        continue;
+                    }
+                    let dist = haversine_m(lon, lat, inc.lon, inc.lat);
+                    if dist <= rs.rule.within_m && best.is_none_or(|(b, _)| dist < b) {
+                        best = Some((dist, *id));
+                    }
+                }
+            }
+            if let Some((_, id)) = best {
+                let j = self.joinable.get_mut(&id).expect("indexed incidents are joinable");
+                absorb(&mut j.incident, d, now);
+                return (Effect::Joined(id), Some(&j.incident));
+            }
+        }
+
+        // 2. Wait for partners; open an incident when a rule's thresholds are met.
+        let sensor = self.sensor_index(&d.sensor);
+        for &r in &candidates {
+            self.push_pending(r, d, sensor);
+        }
+        for &r in &candidates {
+            if let Some(members) = self.gather(r, d, time_ns) {
+                let incident = self.open_incident(r, &members, now);
+                let id = incident.id;
+                let ids: HashSet<DetectionId> = members.iter().map(|m| m.id).collect();
+                self.remove_pending(&ids, &members);
+                let earlier = members.iter().map(|m| m.id).filter(|m| *m != d.id).collect();
+                let cell = self.rules[r].grid.key(incident.lon, incident.lat);
+                self.rules[r].open.entry(cell).or_default().push(id);
+                self.joinable.insert(id, Joinable { incident, rule: r, cell });
+                return (Effect::Opened { incident: id, earlier }, self.joinable.get(&id).map(|j| &j.incident));
+            }
+        }
+        (Effect::Pending, None)
+    }
+
+    /// The pending detections near `d` that satisfy rule `r`, if they do.
+    fn gather(&self, r: usize, d: &Detection, time_ns: i64) -> Option<Vec<PendingEntry>> {
+        let rs = &self.rules[r];
+        let rule = &rs.rule;
+        let (lon, lat) = (d.location.lon, d.location.lat);
+        let mut members = Vec::new();
+        let mut sensors = HashSet::new();
+        let mut kinds = HashSet::new();
+        for cell in rs.grid.around(lon, lat, rule.within_m) {
+            let Some(q) = rs.pending.get(&cell) else { continue };
+            for e in q.iter().rev() {
+                if (e.time_ns - time_ns).abs() > rs.window_ns || haversine_m(lon, lat, e.lon, e.lat) > rule.within_m {
+                    continue;
+                }
+                if members.iter().any(|m: &PendingEntry| m.id == e.id) {
+                    continue;
+                }
+                sensors.insert(e.sensor);
+                kinds.insert(e.kind);
+                members.push(e.clone());
+            }
+        }
+        let enough = members.len() >= rule.min_detections as usize
+            && sensors.len() >= rule.min_sensors as usize
+            && rule.require_kinds.iter().all(|k| kinds.contains(k));
+        enough.then_some(members)
+    }
+
+    fn remove_pending(&mut self, ids: &HashSet<DetectionId>, members: &[PendingEntry]) {
+        let mut removed = 0;
+        for rs in &mut self.rules {
+            let cells: HashSet<CellKey> = members.iter().map(|m| rs.grid.key(m.lon, m.lat)).collect();
+            for cell in cells {
+                if let Some(q) = rs.pending.get_mut(&cell) {
+                    let before = q.len();
+                    q.retain(|e| !ids.contains(&e.id));
+                    removed += before - q.len();
+                    if q.is_empty() {
+                        rs.pending.remove(&cell);
+                    }
+                }
+            }
+        }
+        self.pending_total = self.pending_total.saturating_sub(removed);
+    }
+
+    fn open_incident(&self, r: usize, members: &[PendingEntry], now: DateTime<Utc>) -> Incident {
+        let rule = &self.rules[r].rule;
+        let n = members.len().max(1) as f64;
+        let lon = members.iter().map(|m| m.lon).sum::<f64>() / n;
+        let lat = members.iter().map(|m| m.lat).sum::<f64>() / n;
+        let radius_m = members.iter().map(|m| haversine_m(lon, lat, m.lon, m.lat)).fold(0.0, f64::max);
+        let first = members.iter().map(|m| m.time_ns).min().unwrap_or(0);
+        let last = members.iter().map(|m| m.time_ns).max().unwrap_or(0);
+        let mut sensors: Vec<SensorId> = Vec::new();
+        let mut kinds: Vec<Kind> = Vec::new();
+        for m in members {
+            let s = &self.sensor_names[m.sensor as usize];
+            if !sensors.contains(s) {
+                sensors.push(s.clone());
+            }
+            if !kinds.contains(&m.kind) {
+                kinds.push(m.kind);
+            }
+        }
+        Incident {
+            id: IncidentId::generate(),
+            rule: rule.id.clone(),
+            incident_type: rule.incident_type.clone(),
+            title: rule.title.clone(),
+            priority: rule.priority,
+            state: IncidentState::New,
+            district: self.config.district_at(lon, lat).map(|z| z.id.clone()),
+            lon,
+            lat,
+            radius_m,
+            opened_at: now,
+            updated_at: now,
+            first_seen: DateTime::from_timestamp_nanos(first),
+            last_seen: DateTime::from_timestamp_nanos(last),
+            detection_count: members.len() as u32,
+            sensors,
+            kinds,
+            assignee: None,
+            outcome: None,
+            version: 1,
+        }
+    }
+}
+
+/// Most sensors listed on one incident; the count goes on beyond it.
+const MAX_LISTED_SENSORS: usize = 64;
+
+fn absorb(inc: &mut Incident, d: &Detection, now: DateTime<Utc>) {
+    let n = f64::from(inc.detection_count.max(1));
+    let (lon, lat) = (d.location.lon, d.location.lat);
+    // Running mean of positions; the radius holds every member seen so far.
+    inc.lon += (lon - inc.lon) / (n + 1.0);
+    inc.lat += (lat - inc.lat) / (n + 1.0);
+    let (mx, my) = metres_per_degree(inc.lat);
+    let moved = ((lon - inc.lon) * mx).hypot((lat - inc.lat) * my);
+    inc.radius_m = inc.radius_m.max(moved);
+    inc.detection_count = inc.detection_count.saturating_add(1);
+    if d.time < inc.first_seen {
+        inc.first_seen = d.time;
+    }
+    if d.time > inc.last_seen {
+        inc.last_seen = d.time;
+    }
+    if inc.sensors.len() < MAX_LISTED_SENSORS && !inc.sensors.contains(&d.sensor) {
+        inc.sensors.push(d.sensor.clone());
+    }
+    if !inc.kinds.contains(&d.kind) {
+        inc.kinds.push(d.kind);
+    }
+    inc.updated_at = now;
+    inc.version += 1;
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,54 @@
+-- Vigie store, PostgreSQL flavour. Times: detection time in ns, others in ms since the epoch (UTC).
+CREATE TABLE IF NOT EXISTS detections (
+    id TEXT PRIMARY KEY,
+    sensor TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    time_ns BIGINT NOT NULL,
+    received_ms BIGINT NOT NULL,
+    lon DOUBLE PRECISION NOT NULL,
+    lat DOUBLE PRECISION NOT NULL,
+    uncertainty_m DOUBLE PRECISION,
+    confidence DOUBLE PRECISION NOT NULL,
+    attributes TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    incident_id TEXT
+);
+CREATE INDEX IF NOT EXISTS detections_time ON detections (time_ns);
+CREATE INDEX IF NOT EXISTS detections_sensor_time ON detections (sensor, time_ns);
+CREATE INDEX IF NOT EXISTS detections_incident ON detections (incident_id) WHERE incident_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    incident_type TEXT NOT NULL,
+    title TEXT NOT NULL,
+    priority BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    district TEXT,
+    lon DOUBLE PRECISION NOT NULL,
+    lat DOUBLE PRECISION NOT NULL,
+    radius_m DOUBLE PRECISION NOT NULL,
+    opened_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    first_ms BIGINT NOT NULL,
+    last_ms BIGINT NOT NULL,
+    detection_count BIGINT NOT NULL,
+    sensors TEXT NOT NULL,
+    kinds TEXT NOT NULL,
+    assignee TEXT,
+    outcome TEXT,
+    version BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_state ON incidents (state, priority, opened_ms);
+
+CREATE TABLE IF NOT EXISTS incident_events (
+    seq BIGSERIAL PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events (incident_id, seq);

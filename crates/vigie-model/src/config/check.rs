@@ -1,0 +1,236 @@
+//! From the file type to the checked [`Config`]: each refusal names its line.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::file::{ConfigFile, RuleFile, SensorFile};
+use super::{Config, ConfigError, DEFAULT_RULES_TOML, IngestConfig, Rule};
+use crate::geo::zones_from_geojson;
+use crate::ids::SensorId;
+use crate::kind::Kind;
+use crate::sensor::{FieldOfView, Sensor, SensorType};
+
+const MAX_FUTURE_SKEW_SECS: u64 = 3600;
+const MAX_AGE_SECS: u64 = 31 * 86_400;
+
+pub(super) fn check(text: &str, path: &Path, base: Option<&Path>) -> Result<Config, ConfigError> {
+    let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::at(path, text, e.span(), e.message()))?;
+    let err = |span: std::ops::Range<usize>, msg: String| ConfigError::at(path, text, Some(span), msg);
+
+    let districts = match &file.geo.districts {
+        None => vec![],
+        Some(rel) => {
+            let p = base.map(|b| b.join(rel.get_ref())).unwrap_or_else(|| rel.get_ref().into());
+            let geo = std::fs::read_to_string(&p)
+                .map_err(|e| err(rel.span(), format!("cannot read districts {}: {e}", p.display())))?;
+            let zones =
+                zones_from_geojson(&geo).map_err(|e| err(rel.span(), format!("districts {}: {e}", p.display())))?;
+            let mut seen = HashSet::new();
+            for z in &zones {
+                if !seen.insert(z.id.clone()) {
+                    return Err(err(rel.span(), format!("districts {}: id {:?} appears twice", p.display(), z.id)));
+                }
+            }
+            zones
+        }
+    };
+
+    let mut ingest = IngestConfig::default();
+    if let Some(v) = &file.ingest.max_future_skew_secs {
+        if *v.get_ref() > MAX_FUTURE_SKEW_SECS {
+            return Err(err(v.span(), format!("max_future_skew_secs must be at most {MAX_FUTURE_SKEW_SECS}")));
+        }
+        ingest.max_future_skew_secs = *v.get_ref();
+    }
+    if let Some(v) = &file.ingest.max_age_secs {
+        if *v.get_ref() == 0 || *v.get_ref() > MAX_AGE_SECS {
+            return Err(err(v.span(), format!("max_age_secs must be within 1..={MAX_AGE_SECS}")));
+        }
+        ingest.max_age_secs = *v.get_ref();
+    }
+
+    let mut sensors = Vec::with_capacity(file.sensors.len());
+    let mut ids = HashSet::new();
+    for s in &file.sensors {
+        let sensor = check_sensor(s.get_ref(), &err)?;
+        if !ids.insert(sensor.id.clone()) {
+            return Err(err(s.get_ref().id.span(), format!("sensor id {:?} is declared twice", sensor.id.as_str())));
+        }
+        let district = districts.iter().find(|z| z.contains(sensor.lon, sensor.lat)).map(|z| z.id.clone());
+        sensors.push(Sensor { district, ..sensor });
+    }
+
+    let rules = if file.rules.is_empty() { default_rules() } else { check_rules(&file.rules, &err)? };
+
+    Ok(Config {
+        hub_name: file.hub.name.clone().unwrap_or_else(|| "Vigie".into()),
+        source: Some(path.to_owned()),
+        districts,
+        ingest,
+        sensors,
+        rules,
+    })
+}
+
+type ErrAt<'a> = dyn Fn(std::ops::Range<usize>, String) -> ConfigError + 'a;
+
+fn kinds(list: &Spanned<Vec<Spanned<String>>>, err: &ErrAt<'_>) -> Result<Vec<Kind>, ConfigError> {
+    list.get_ref()
+        .iter()
+        .map(|k| {
+            k.get_ref().parse::<Kind>().map_err(|_| {
+                let known: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                err(k.span(), format!("unknown kind {:?}; known kinds: {}", k.get_ref(), known.join(", ")))
+            })
+        })
+        .collect()
+}
+
+fn check_sensor(s: &SensorFile, err: &ErrAt<'_>) -> Result<Sensor, ConfigError> {
+    let id = SensorId::new(s.id.get_ref().clone()).map_err(|e| err(s.id.span(), e.to_string()))?;
+    let (lon, lat) = (*s.lon.get_ref(), *s.lat.get_ref());
+    if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
+        return Err(err(s.lon.span(), format!("sensor {id}: longitude {lon} is outside -180..180")));
+    }
+    if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
+        return Err(err(s.lat.span(), format!("sensor {id}: latitude {lat} is outside -90..90")));
+    }
+    let analytics = kinds(&s.analytics, err)?;
+    for (k, spanned) in analytics.iter().zip(s.analytics.get_ref()) {
+        if k.namespace() != s.sensor_type.namespace() {
+            return Err(err(
+                spanned.span(),
+                format!(
+                    "sensor {id}: a {} cannot produce {k} (only {}.* kinds)",
+                    s.sensor_type.as_str(),
+                    s.sensor_type.namespace()
+                ),
+            ));
+        }
+    }
+    let fov_fields = [&s.heading_deg, &s.fov_deg, &s.range_m];
+    let field_of_view = if s.sensor_type == SensorType::Camera {
+        match (&s.heading_deg, &s.fov_deg, &s.range_m) {
+            (Some(h), Some(f), Some(r)) => {
+                if !(0.0..360.0).contains(h.get_ref()) {
+                    return Err(err(h.span(), format!("sensor {id}: heading_deg must be within 0..360")));
+                }
+                if !(*f.get_ref() > 0.0 && *f.get_ref() <= 360.0) {
+                    return Err(err(f.span(), format!("sensor {id}: fov_deg must be within 0..=360")));
+                }
+                if !(*r.get_ref() > 0.0 && *r.get_ref() <= 5000.0) {
+                    return Err(err(r.span(), format!("sensor {id}: range_m must be within 0..=5000")));
+                }
+                Some(FieldOfView { heading_deg: *h.get_ref(), fov_deg: *f.get_ref(), range_m: *r.get_ref() })
+            }
+            (None, None, None) => None,
+            _ => {
+                return Err(err(
+                    s.id.span(),
+                    format!("sensor {id}: give heading_deg, fov_deg and range_m together, or none of them"),
+                ));
+            }
+        }
+    } else {
+        if let Some(f) = fov_fields.into_iter().flatten().next() {
+            return Err(err(f.span(), format!("sensor {id}: heading_deg, fov_deg and range_m are for cameras only")));
+        }
+        None
+    };
+    Ok(Sensor {
+        id,
+        sensor_type: s.sensor_type,
+        name: s.name.clone(),
+        lon,
+        lat,
+        district: None,
+        analytics,
+        field_of_view,
+    })
+}
+
+fn check_rules(rules: &[Spanned<RuleFile>], err: &ErrAt<'_>) -> Result<Vec<Rule>, ConfigError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(rules.len());
+    for r in rules {
+        let r = r.get_ref();
+        let id = r.id.get_ref().clone();
+        if id.is_empty() || !seen.insert(id.clone()) {
+            return Err(err(r.id.span(), format!("rule id {id:?} is empty or declared twice")));
+        }
+        let kinds_list = kinds(&r.kinds, err)?;
+        if kinds_list.is_empty() {
+            return Err(err(r.kinds.span(), format!("rule {id}: kinds must not be empty")));
+        }
+        let require_kinds = match &r.require_kinds {
+            None => vec![],
+            Some(req) => {
+                let req_kinds = kinds(req, err)?;
+                if let Some((k, s)) = req_kinds.iter().zip(req.get_ref()).find(|(k, _)| !kinds_list.contains(k)) {
+                    return Err(err(s.span(), format!("rule {id}: required kind {k} is not in kinds")));
+                }
+                req_kinds
+            }
+        };
+        let min_detections = r.min_detections.as_ref().map(|v| (*v.get_ref(), v.span()));
+        let min_sensors = r.min_sensors.as_ref().map(|v| (*v.get_ref(), v.span()));
+        let (min_det, min_sen) = (min_detections.as_ref().map_or(1, |v| v.0), min_sensors.as_ref().map_or(1, |v| v.0));
+        if let Some((v, span)) = &min_detections
+            && !(1..=10_000).contains(v)
+        {
+            return Err(err(span.clone(), format!("rule {id}: min_detections must be within 1..=10000")));
+        }
+        if let Some((v, span)) = &min_sensors
+            && (*v == 0 || *v > min_det)
+        {
+            return Err(err(
+                span.clone(),
+                format!("rule {id}: min_sensors must be within 1..=min_detections ({min_det})"),
+            ));
+        }
+        let min_confidence = match &r.min_confidence {
+            None => 0.5,
+            Some(v) if (0.0..=1.0).contains(v.get_ref()) => *v.get_ref(),
+            Some(v) => return Err(err(v.span(), format!("rule {id}: min_confidence must be within 0..=1"))),
+        };
+        let within_m = *r.within_m.get_ref();
+        if !(within_m > 0.0 && within_m <= 50_000.0) {
+            return Err(err(r.within_m.span(), format!("rule {id}: within_m must be within 0..=50000 metres")));
+        }
+        let window_secs = *r.window_secs.get_ref();
+        if !(1..=86_400).contains(&window_secs) {
+            return Err(err(r.window_secs.span(), format!("rule {id}: window_secs must be within 1..=86400")));
+        }
+        out.push(Rule {
+            id,
+            incident_type: r.incident_type.clone(),
+            title: r.title.clone(),
+            priority: r.priority,
+            kinds: kinds_list,
+            require_kinds,
+            min_detections: min_det,
+            min_sensors: min_sen,
+            min_confidence,
+            within_m,
+            window_secs,
+        });
+    }
+    Ok(out)
+}
+
+fn default_rules() -> Vec<Rule> {
+    let path = Path::new("<default rules>");
+    let file: ConfigFile = match toml::from_str(DEFAULT_RULES_TOML) {
+        Ok(f) => f,
+        Err(_) => return vec![],
+    };
+    let err = |span: std::ops::Range<usize>, msg: String| ConfigError::at(path, DEFAULT_RULES_TOML, Some(span), msg);
+    check_rules(&file.rules, &err).unwrap_or_default()
+}
+
+#[cfg(test)]
+pub(super) fn check_rules_for_test(rules: &[Spanned<RuleFile>], err: &ErrAt<'_>) -> Result<Vec<Rule>, ConfigError> {
+    check_rules(rules, err)
+}

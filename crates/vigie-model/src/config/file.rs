@@ -1,0 +1,92 @@
+//! The config file as written: every section and key documented, unknown keys refused.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::incident::Priority;
+use crate::sensor::SensorType;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub hub: HubSection,
+    #[serde(default)]
+    pub geo: GeoSection,
+    #[serde(default)]
+    pub ingest: IngestSection,
+    #[serde(default)]
+    pub sensors: Vec<Spanned<SensorFile>>,
+    #[serde(default)]
+    pub rules: Vec<Spanned<RuleFile>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubSection {
+    /// Shown in the console and on the transparency page.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoSection {
+    /// GeoJSON FeatureCollection of districts (properties `id`, `name`), relative to the config file.
+    pub districts: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSection {
+    /// How far ahead of the hub's clock a detection's time may be (default 300, at most 3600).
+    pub max_future_skew_secs: Option<Spanned<u64>>,
+    /// How old a detection may be on arrival (default 604800 = 7 days, at most 31 days).
+    pub max_age_secs: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorFile {
+    /// `^[a-z0-9][a-z0-9._-]{0,63}$`, unique.
+    pub id: Spanned<String>,
+    /// camera | microphone | flows | social | citizen
+    #[serde(rename = "type")]
+    pub sensor_type: SensorType,
+    pub name: String,
+    pub lon: Spanned<f64>,
+    pub lat: Spanned<f64>,
+    /// Detection kinds this sensor produces; they must belong to its type's namespace.
+    pub analytics: Spanned<Vec<Spanned<String>>>,
+    /// Cameras only: direction of view, degrees clockwise from north.
+    pub heading_deg: Option<Spanned<f64>>,
+    /// Cameras only: horizontal field of view, degrees.
+    pub fov_deg: Option<Spanned<f64>>,
+    /// Cameras only: useful range, metres.
+    pub range_m: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub id: Spanned<String>,
+    /// Namespaced type of the incident it opens, e.g. `public_order.detonation_crowd`.
+    pub incident_type: String,
+    /// Title shown to operators.
+    pub title: String,
+    pub priority: Priority,
+    /// Kinds grouped by this rule.
+    pub kinds: Spanned<Vec<Spanned<String>>>,
+    /// Kinds that must each be present among the grouped detections.
+    #[serde(default)]
+    pub require_kinds: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Detections needed to open an incident (default 1).
+    pub min_detections: Option<Spanned<u32>>,
+    /// Distinct sensors needed to open an incident (default 1).
+    pub min_sensors: Option<Spanned<u32>>,
+    /// Detections below this confidence do not count (default 0.5).
+    pub min_confidence: Option<Spanned<f64>>,
+    /// Detections within this distance of each other group together, metres.
+    pub within_m: Spanned<f64>,
+    /// Detections within this time of each other group together, seconds.
+    pub window_secs: Spanned<u64>,
+}

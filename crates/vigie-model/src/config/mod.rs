@@ -1,0 +1,109 @@
+//! The one TOML config: hub, geography, ingest bounds, sensors, fusion rules.
+//!
+//! Read in two steps, as file type then checked type: [`file::ConfigFile`] mirrors the TOML
+//! (unknown keys refused, spans kept), and [`Config::from_toml`] checks it into domain
+//! types. Every error points at the line and column of the offending value.
+
+mod check;
+mod error;
+pub mod file;
+
+use std::path::{Path, PathBuf};
+
+pub use error::ConfigError;
+
+use crate::geo::Zone;
+use crate::incident::Priority;
+use crate::kind::Kind;
+use crate::sensor::Sensor;
+
+/// Rules used when a config declares none.
+pub const DEFAULT_RULES_TOML: &str = include_str!("default_rules.toml");
+
+/// Bounds on what the hub accepts.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct IngestConfig {
+    /// How far ahead of the hub's clock a detection's time may be.
+    pub max_future_skew_secs: u64,
+    /// How old a detection may be when it arrives (late edge buffers).
+    pub max_age_secs: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig { max_future_skew_secs: 300, max_age_secs: 7 * 86_400 }
+    }
+}
+
+/// A fusion rule: which kinds combine, within what distance and time, into what incident.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Rule {
+    pub id: String,
+    pub incident_type: String,
+    pub title: String,
+    pub priority: Priority,
+    pub kinds: Vec<Kind>,
+    /// Each of these must be among the grouped detections.
+    pub require_kinds: Vec<Kind>,
+    pub min_detections: u32,
+    pub min_sensors: u32,
+    pub min_confidence: f64,
+    pub within_m: f64,
+    pub window_secs: u64,
+}
+
+impl Rule {
+    pub fn matches_kind(&self, kind: Kind) -> bool {
+        self.kinds.contains(&kind)
+    }
+}
+
+/// A checked config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub hub_name: String,
+    /// Where the config was read from; relative paths in it resolve against its folder.
+    pub source: Option<PathBuf>,
+    pub districts: Vec<Zone>,
+    pub ingest: IngestConfig,
+    pub sensors: Vec<Sensor>,
+    pub rules: Vec<Rule>,
+}
+
+impl Config {
+    /// An empty config: no sensors (so every detection is refused as from an unknown
+    /// sensor) and the default rules.
+    pub fn empty() -> Config {
+        Config::from_toml("", Path::new("<empty>"), None).unwrap_or_else(|_| Config {
+            hub_name: "Vigie".into(),
+            source: None,
+            districts: vec![],
+            ingest: IngestConfig::default(),
+            sensors: vec![],
+            rules: vec![],
+        })
+    }
+
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, &e))?;
+        Config::from_toml(&text, path, path.parent())
+    }
+
+    /// Checks config text. `base` resolves relative file paths (districts GeoJSON).
+    pub fn from_toml(text: &str, path: &Path, base: Option<&Path>) -> Result<Config, ConfigError> {
+        check::check(text, path, base)
+    }
+
+    pub fn sensor(&self, id: &str) -> Option<&Sensor> {
+        self.sensors.iter().find(|s| s.id.as_str() == id)
+    }
+
+    /// The district holding a point, if any.
+    pub fn district_at(&self, lon: f64, lat: f64) -> Option<&Zone> {
+        self.districts.iter().find(|z| z.contains(lon, lat))
+    }
+}
+
+#[cfg(test)]
+mod tests;

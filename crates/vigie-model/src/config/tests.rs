@@ -1,0 +1,106 @@
+use std::path::Path;
+
+use super::*;
+
+fn check(text: &str) -> Result<Config, ConfigError> {
+    Config::from_toml(text, Path::new("vigie.toml"), None)
+}
+
+const SENSOR: &str = r#"
+[[sensors]]
+id = "cam-1"
+type = "camera"
+name = "Commerce"
+lon = -1.5592
+lat = 47.2133
+analytics = ["video.crowd_density", "video.tamper"]
+heading_deg = 135
+fov_deg = 70
+range_m = 60
+"#;
+
+#[test]
+fn default_rules_are_valid_and_used_when_none_declared() {
+    let file: file::ConfigFile = toml::from_str(DEFAULT_RULES_TOML).unwrap();
+    let err = |span: std::ops::Range<usize>, msg: String| {
+        ConfigError::at(Path::new("d"), DEFAULT_RULES_TOML, Some(span), msg)
+    };
+    let rules = check::check_rules_for_test(&file.rules, &err).unwrap();
+    assert!(rules.len() >= 10);
+    let c = check(SENSOR).unwrap();
+    assert_eq!(c.rules, rules);
+    // Every kind of the contract is grouped by at least one default rule.
+    for k in Kind::ALL {
+        assert!(rules.iter().any(|r| r.matches_kind(*k)), "no default rule for {k}");
+    }
+}
+
+#[test]
+fn inherits_ingest_defaults_and_overrides_them() {
+    let c = check(SENSOR).unwrap();
+    assert_eq!(c.ingest, IngestConfig::default());
+    let c = check(&format!("[ingest]\nmax_future_skew_secs = 60\n{SENSOR}")).unwrap();
+    assert_eq!(c.ingest.max_future_skew_secs, 60);
+    assert_eq!(c.ingest.max_age_secs, IngestConfig::default().max_age_secs);
+}
+
+#[test]
+fn rejects_unknown_key_with_its_line() {
+    let e = check(&format!("{SENSOR}colour = \"red\"\n")).unwrap_err();
+    assert_eq!(e.line, 12, "{e}");
+    assert!(e.message.contains("colour"), "{e}");
+}
+
+#[test]
+fn rejects_kind_outside_the_sensor_namespace_at_its_line() {
+    let e = check(&SENSOR.replace("\"video.tamper\"", "\"audio.gunshot\"")).unwrap_err();
+    assert_eq!(e.line, 8, "{e}");
+    assert!(e.message.contains("cannot produce audio.gunshot"), "{e}");
+    assert!(e.to_string().contains("vigie.toml:8:"), "{e}");
+}
+
+#[test]
+fn rejects_latitude_91() {
+    let e = check(&SENSOR.replace("47.2133", "91.0")).unwrap_err();
+    assert_eq!(e.line, 7, "{e}");
+    assert!(e.message.contains("latitude"), "{e}");
+}
+
+#[test]
+fn rejects_duplicate_sensor() {
+    let e = check(&format!("{SENSOR}{SENSOR}")).unwrap_err();
+    assert!(e.message.contains("declared twice"), "{e}");
+    assert_eq!(e.line, 14, "{e}");
+}
+
+#[test]
+fn rejects_bad_rule() {
+    let rule = r#"
+[[rules]]
+id = "r"
+incident_type = "t"
+title = "T"
+priority = "high"
+kinds = ["audio.gunshot"]
+require_kinds = ["video.fire"]
+within_m = 100
+window_secs = 10
+"#;
+    let e = check(rule).unwrap_err();
+    assert!(e.message.contains("required kind video.fire is not in kinds"), "{e}");
+    assert_eq!(e.line, 8);
+    let e = check(&rule.replace("require_kinds = [\"video.fire\"]\n", "min_detections = 1\nmin_sensors = 2\n"))
+        .unwrap_err();
+    assert!(e.message.contains("min_sensors"), "{e}");
+    let e = check(&rule.replace("priority = \"high\"", "priority = \"urgent\"")).unwrap_err();
+    assert_eq!(e.line, 6, "{e}");
+}
+
+#[test]
+fn camera_fields_only_on_cameras() {
+    let mic = SENSOR
+        .replace("camera", "microphone")
+        .replace("[\"video.crowd_density\", \"video.tamper\"]", "[\"audio.gunshot\"]");
+    let e = check(&mic).unwrap_err();
+    assert!(e.message.contains("cameras only"), "{e}");
+}
