@@ -1,1 +1,72 @@
-fn main() {}
+//! `vigie`: the one binary. Flags and wiring only; the work is in the library crates.
+//!
+//! Exit codes: 0 success; 1 runtime failure (store, network); 2 bad usage or invalid
+//! config (the message names the flag or the config line).
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "vigie", version, about = "Vigie — urban supervision centre, lawful by construction")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub: embedded MQTT broker, HTTP API on 127.0.0.1:8080, SQLite store.
+    Up(commands::up::UpArgs),
+    /// Work with the TOML config.
+    Config {
+        #[command(subcommand)]
+        command: commands::config::ConfigCommand,
+    },
+    /// Benchmarks; each ends with one line of JSON holding its figures.
+    Bench {
+        #[command(subcommand)]
+        command: commands::bench::BenchCommand,
+    },
+}
+
+/// An error that is the user's to fix (exit code 2), as opposed to a runtime failure.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VIGIE_LOG").unwrap_or_else(|_| "info,rumqttc=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Up(args) => commands::up::run(args),
+        Command::Config { command } => commands::config::run(command),
+        Command::Bench { command } => commands::bench::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(u) = e.downcast_ref::<UsageError>() {
+                eprintln!("error: {u}");
+                ExitCode::from(2)
+            } else {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}

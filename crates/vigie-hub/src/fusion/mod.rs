@@ -24,6 +24,8 @@ use grid::{CellKey, Grid};
 pub enum Effect {
     /// It joined an open incident.
     Joined(IncidentId),
+    /// It joined an open incident, which a more specific rule now describes.
+    Upgraded { incident: IncidentId, from_rule: String },
     /// It opened an incident, with earlier detections that were waiting for partners.
     Opened { incident: IncidentId, earlier: Vec<DetectionId> },
     /// It waits for partners (or matched no rule).
@@ -47,8 +49,6 @@ struct RuleState {
     pending: HashMap<CellKey, VecDeque<PendingEntry>>,
     /// Arrival order of pending entries, for expiry.
     expiry: VecDeque<(i64, CellKey)>,
-    /// Joinable incidents of this rule, by the cell they opened in.
-    open: HashMap<CellKey, Vec<IncidentId>>,
 }
 
 struct Joinable {
@@ -57,11 +57,16 @@ struct Joinable {
     cell: CellKey,
 }
 
+/// Cell size of the index of joinable incidents (all rules share it).
+const JOIN_CELL_M: f64 = 250.0;
+
 /// The fusion engine. Owned by the ingest writer: one thread, no locks.
 pub struct Fusion {
     config: Arc<Config>,
     rules: Vec<RuleState>,
     joinable: HashMap<IncidentId, Joinable>,
+    join_grid: Grid,
+    join_index: HashMap<CellKey, Vec<IncidentId>>,
     sensors: HashMap<SensorId, u32>,
     sensor_names: Vec<SensorId>,
     pending_total: usize,
@@ -86,13 +91,14 @@ impl Fusion {
                 window_ns: (r.window_secs as i64).saturating_mul(1_000_000_000),
                 pending: HashMap::new(),
                 expiry: VecDeque::new(),
-                open: HashMap::new(),
             })
             .collect();
         Fusion {
             config,
             rules,
             joinable: HashMap::new(),
+            join_grid: Grid::new(JOIN_CELL_M),
+            join_index: HashMap::new(),
             sensors: HashMap::new(),
             sensor_names: Vec::new(),
             pending_total: 0,
@@ -129,9 +135,7 @@ impl Fusion {
         if let Some(rule) = self.rules.iter().position(|r| r.rule.id == incident.rule)
             && incident.state.is_open()
         {
-            let cell = self.rules[rule].grid.key(incident.lon, incident.lat);
-            self.rules[rule].open.entry(cell).or_default().push(incident.id);
-            self.joinable.insert(incident.id, Joinable { incident, rule, cell });
+            self.index(incident, rule);
         }
     }
 
@@ -156,13 +160,19 @@ impl Fusion {
         }
     }
 
+    fn index(&mut self, incident: Incident, rule: usize) {
+        let cell = self.join_grid.key(incident.lon, incident.lat);
+        self.join_index.entry(cell).or_default().push(incident.id);
+        self.joinable.insert(incident.id, Joinable { incident, rule, cell });
+    }
+
     fn forget(&mut self, id: IncidentId) {
         if let Some(j) = self.joinable.remove(&id)
-            && let Some(list) = self.rules[j.rule].open.get_mut(&j.cell)
+            && let Some(list) = self.join_index.get_mut(&j.cell)
         {
             list.retain(|i| *i != id);
             if list.is_empty() {
-                self.rules[j.rule].open.remove(&j.cell);
+                self.join_index.remove(&j.cell);
             }
         }
     }
@@ -234,14 +244,18 @@ impl Fusion {
             .filter(|&r| self.rules[r].rule.matches_kind(d.kind) && d.confidence >= self.rules[r].rule.min_confidence)
             .collect();
 
-        // 1. Join the nearest open incident of the first rule that has one.
+        // 1. Join the nearest open incident that a rule taking this kind correlates with
+        //    it: same rule, or a rule whose kinds include one of the incident's.
         for &r in &candidates {
             let rs = &self.rules[r];
             let mut best: Option<(f64, IncidentId)> = None;
-            for cell in rs.grid.around(lon, lat, rs.rule.within_m) {
-                for id in rs.open.get(&cell).into_iter().flatten() {
+            for cell in self.join_grid.around(lon, lat, rs.rule.within_m) {
+                for id in self.join_index.get(&cell).into_iter().flatten() {
                     let Some(j) = self.joinable.get(id) else { continue };
                     let inc = &j.incident;
+                    if j.rule != r && !inc.kinds.iter().any(|k| rs.rule.matches_kind(*k)) {
+                        continue;
+                    }
                     let first = inc.first_seen.timestamp_nanos_opt().unwrap_or(i64::MIN);
                     let last = inc.last_seen.timestamp_nanos_opt().unwrap_or(i64::MAX);
                     if time_ns < first.saturating_sub(rs.window_ns) || time_ns > last.saturating_add(rs.window_ns) {
@@ -254,8 +268,24 @@ impl Fusion {
                 }
             }
             if let Some((_, id)) = best {
+                let rules = &self.rules;
                 let j = self.joinable.get_mut(&id).expect("indexed incidents are joinable");
                 absorb(&mut j.incident, d, now);
+                // A more specific rule (earlier in order) now satisfied takes the incident over:
+                // a detonation heard, then a crowd seen moving, becomes "detonation and crowd".
+                let upgraded = r < j.rule && satisfies(&rules[r].rule, &j.incident);
+                if upgraded {
+                    let from = std::mem::replace(&mut j.rule, r);
+                    let rule = &rules[r].rule;
+                    j.incident.rule = rule.id.clone();
+                    j.incident.incident_type = rule.incident_type.clone();
+                    j.incident.title = rule.title.clone();
+                    j.incident.priority = j.incident.priority.min(rule.priority);
+                    return (
+                        Effect::Upgraded { incident: id, from_rule: rules[from].rule.id.clone() },
+                        Some(&j.incident),
+                    );
+                }
                 return (Effect::Joined(id), Some(&j.incident));
             }
         }
@@ -272,9 +302,7 @@ impl Fusion {
                 let ids: HashSet<DetectionId> = members.iter().map(|m| m.id).collect();
                 self.remove_pending(&ids, &members);
                 let earlier = members.iter().map(|m| m.id).filter(|m| *m != d.id).collect();
-                let cell = self.rules[r].grid.key(incident.lon, incident.lat);
-                self.rules[r].open.entry(cell).or_default().push(id);
-                self.joinable.insert(id, Joinable { incident, rule: r, cell });
+                self.index(incident, r);
                 return (Effect::Opened { incident: id, earlier }, self.joinable.get(&id).map(|j| &j.incident));
             }
         }
@@ -369,6 +397,13 @@ impl Fusion {
             version: 1,
         }
     }
+}
+
+/// Whether an incident's detections meet a rule's thresholds.
+fn satisfies(rule: &Rule, inc: &Incident) -> bool {
+    inc.detection_count >= rule.min_detections
+        && inc.sensors.len() as u32 >= rule.min_sensors
+        && rule.require_kinds.iter().all(|k| inc.kinds.contains(k))
 }
 
 /// Most sensors listed on one incident; the count goes on beyond it.

@@ -138,3 +138,19 @@ fn fusion_stays_bounded_with_many_detections() {
     f.expire(t0() + Duration::seconds(7200));
     assert_eq!(f.stats().pending_detections, 0);
 }
+
+#[test]
+fn a_crowd_seen_after_a_detonation_upgrades_the_incident() {
+    let mut f = fusion();
+    for (i, m) in ["mic-1", "mic-2", "mic-3"].iter().enumerate() {
+        f.ingest(&det(m, Kind::AudioImpulse, 0, east(i as f64 * 50.0), LAT), t0());
+    }
+    assert_eq!(f.stats().joinable_incidents, 1, "three microphones open a detonation incident");
+    let (e, inc) = f.ingest(&det("cam-1", Kind::VideoCrowdMovement, 2, east(40.0), LAT), t0());
+    let Effect::Upgraded { from_rule, .. } = e else { panic!("{e:?}") };
+    assert_eq!(from_rule, "detonation-heard");
+    let inc = inc.unwrap();
+    assert_eq!(inc.rule, "detonation-and-crowd-movement");
+    assert_eq!(inc.detection_count, 4);
+    assert_eq!(f.stats().joinable_incidents, 1, "no second incident");
+}

@@ -207,6 +207,7 @@ impl Writer {
         let mut row_of: HashMap<DetectionId, usize> = HashMap::new();
         let mut relink: HashMap<IncidentId, Vec<DetectionId>> = HashMap::new();
         let mut changed: HashMap<IncidentId, (bool, DetectionId)> = HashMap::new();
+        let mut upgrades = Vec::new();
         for d in detections {
             if stored.contains(&d.id) || !seen.insert(d.id) {
                 outcomes.push(Outcome::Duplicate);
@@ -219,6 +220,12 @@ impl Writer {
                     changed.entry(id).or_insert((false, d.id)).1 = d.id;
                     self.metrics.incident_updates.fetch_add(1, Relaxed);
                     Some(id)
+                }
+                Effect::Upgraded { incident, from_rule } => {
+                    changed.entry(incident).or_insert((false, d.id)).1 = d.id;
+                    self.metrics.incident_updates.fetch_add(1, Relaxed);
+                    upgrades.push((incident, from_rule, d.id));
+                    Some(incident)
                 }
                 Effect::Opened { incident, earlier } => {
                     for e in earlier {
@@ -254,6 +261,19 @@ impl Writer {
                     detail: serde_json::json!({ "rule": incident.rule, "detections": incident.detection_count, "cause": cause }),
                 })?;
             }
+        }
+
+        for (id, from_rule, cause) in upgrades {
+            let Some(incident) = self.fusion.joinable(id) else { continue };
+            tx.append_event(&IncidentEvent {
+                incident: id,
+                at: now,
+                actor: "hub".into(),
+                action: "upgraded".into(),
+                from_state: incident.state,
+                to_state: incident.state,
+                detail: serde_json::json!({ "from_rule": from_rule, "to_rule": incident.rule, "priority": incident.priority, "cause": cause }),
+            })?;
         }
 
         let mut results = Vec::with_capacity(actions.len());

@@ -140,7 +140,8 @@ impl WriteTx for PgTx<'_> {
                 "INSERT INTO incidents (id, rule, incident_type, title, priority, state, district, lon, lat, radius_m, \
                  opened_ms, updated_ms, first_ms, last_ms, detection_count, sensors, kinds, assignee, outcome, version) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-                 ON CONFLICT (id) DO UPDATE SET priority = excluded.priority, state = excluded.state, \
+                 ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, incident_type = excluded.incident_type, \
+                 title = excluded.title, priority = excluded.priority, state = excluded.state, \
                  district = excluded.district, lon = excluded.lon, lat = excluded.lat, radius_m = excluded.radius_m, \
                  updated_ms = excluded.updated_ms, first_ms = excluded.first_ms, last_ms = excluded.last_ms, \
                  detection_count = excluded.detection_count, sensors = excluded.sensors, kinds = excluded.kinds, \
