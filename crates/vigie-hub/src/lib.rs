@@ -67,6 +67,7 @@ pub struct Hub {
     pub store: Arc<dyn store::Store>,
     server: tokio::task::JoinHandle<()>,
     broker: Option<vigie_broker::BrokerHandle>,
+    external: Option<mqtt::ExternalClient>,
 }
 
 impl Hub {
@@ -91,6 +92,7 @@ impl Hub {
                 .map_err(|e| store::StoreError::Open(e.to_string()))??
         };
 
+        let mut external = None;
         let (broker, mqtt_addr, mqtt_desc) = match &opts.mqtt {
             MqttMode::Embedded(addr) => {
                 let b = mqtt::start_embedded(*addr, ingest.clone()).await.map_err(|e| match e {
@@ -101,7 +103,7 @@ impl Hub {
                 (Some(b), Some(local), format!("embedded {local}"))
             }
             MqttMode::External(ext) => {
-                mqtt::start_external(ext.clone(), ingest.clone());
+                external = Some(mqtt::start_external(ext.clone(), ingest.clone()));
                 (None, None, format!("external mqtt://{}:{}", ext.host, ext.port))
             }
             MqttMode::Off => (None, None, "off".into()),
@@ -121,7 +123,7 @@ impl Hub {
             }
         });
         tracing::info!(http = %http_addr, mqtt = ?mqtt_addr, store = store.backend(), sensors = opts.config.sensors.len(), "hub started");
-        Ok(Hub { http_addr, mqtt_addr, ingest, store, server, broker })
+        Ok(Hub { http_addr, mqtt_addr, ingest, store, server, broker, external })
     }
 
     /// Stops serving. Committed data is already durable; nothing else to flush.
@@ -129,6 +131,9 @@ impl Hub {
         self.server.abort();
         if let Some(b) = self.broker {
             b.shutdown().await;
+        }
+        if let Some(e) = self.external {
+            e.stop().await;
         }
     }
 }

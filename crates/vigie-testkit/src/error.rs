@@ -96,9 +96,6 @@ pub enum TestkitError {
 
 impl TestkitError {
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        TestkitError::Io {
-            context: context.into(),
-            source,
-        }
+        TestkitError::Io { context: context.into(), source }
     }
 }

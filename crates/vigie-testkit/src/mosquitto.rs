@@ -128,9 +128,7 @@ impl MosquittoServer {
     /// Whether the broker process is running (it may not accept connections
     /// yet right after a restart).
     pub fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+        self.child.as_mut().is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
     /// The broker's log file, inside the temporary directory.
@@ -187,21 +185,13 @@ impl MosquittoServer {
     /// Spawns the broker and waits until it says it runs (so it holds the
     /// port: a connection alone could reach another process that took it)
     /// and accepts a TCP connection.
-    fn spawn_and_wait(
-        &mut self,
-        deadline: Instant,
-        log_start: (u64, u64),
-    ) -> Result<(), TestkitError> {
+    fn spawn_and_wait(&mut self, deadline: Instant, log_start: (u64, u64)) -> Result<(), TestkitError> {
         let stderr = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.stderr)
-            .map_err(|err| {
-                TestkitError::io(format!("cannot open {}", self.stderr.display()), err)
-            })?;
-        let stdout = stderr
-            .try_clone()
-            .map_err(|err| TestkitError::io("cannot duplicate a file handle", err))?;
+            .map_err(|err| TestkitError::io(format!("cannot open {}", self.stderr.display()), err))?;
+        let stdout = stderr.try_clone().map_err(|err| TestkitError::io("cannot duplicate a file handle", err))?;
         let mut cmd = Command::new(&self.binary);
         cmd.arg("-c")
             .arg(&self.conf)
@@ -210,9 +200,7 @@ impl MosquittoServer {
             .stdout(Stdio::from(stdout))
             .stderr(Stdio::from(stderr));
         let line = sys::command_line(&cmd);
-        let child = cmd
-            .spawn()
-            .map_err(|err| TestkitError::io(format!("cannot start {line}"), err))?;
+        let child = cmd.spawn().map_err(|err| TestkitError::io(format!("cannot start {line}"), err))?;
         self.reaper = Reaper::spawn(child.id(), "KILL", self.dir.path());
         self.child = Some(child);
 

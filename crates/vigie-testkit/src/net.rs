@@ -23,16 +23,10 @@ pub fn free_port() -> u16 {
     static GIVEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
     let given = GIVEN.get_or_init(|| Mutex::new(HashSet::new()));
     for _ in 0..1000 {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .expect("cannot bind a TCP socket on 127.0.0.1");
-        let port = listener
-            .local_addr()
-            .expect("bound socket has no local address")
-            .port();
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("cannot bind a TCP socket on 127.0.0.1");
+        let port = listener.local_addr().expect("bound socket has no local address").port();
         drop(listener);
-        let mut given = given
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut given = given.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if given.insert(port) {
             return port;
         }

@@ -80,24 +80,13 @@ impl PostgresServer {
         fs::create_dir(&sockets)
             .map_err(|err| TestkitError::io(format!("cannot create {}", sockets.display()), err))?;
         let log = dir.path().join("postgres.log");
-        let mut server = PostgresServer {
-            postmaster: None,
-            reaper: None,
-            port: 0,
-            bindir,
-            data,
-            log,
-            dir,
-        };
+        let mut server = PostgresServer { postmaster: None, reaper: None, port: 0, bindir, data, log, dir };
         if root {
             sys::chown_tree(server.dir.path(), SYSTEM_USER)?;
         }
         server.initdb()?;
         server.launch(&sockets)?;
-        server.psql_in(
-            "postgres",
-            &format!("CREATE DATABASE {DATABASE} OWNER {USER}"),
-        )?;
+        server.psql_in("postgres", &format!("CREATE DATABASE {DATABASE} OWNER {USER}"))?;
         Ok(server)
     }
 
@@ -123,10 +112,7 @@ impl PostgresServer {
     /// so that tests sharing one server can each have their own database.
     /// `name` must be a plain SQL identifier.
     pub fn create_database(&self, name: &str) -> Result<String, TestkitError> {
-        self.psql_in(
-            "postgres",
-            &format!("CREATE DATABASE \"{name}\" OWNER {USER}"),
-        )?;
+        self.psql_in("postgres", &format!("CREATE DATABASE \"{name}\" OWNER {USER}"))?;
         Ok(self.url_for(name))
     }
 
@@ -162,15 +148,7 @@ impl PostgresServer {
 
     fn initdb(&self) -> Result<(), TestkitError> {
         let mut cmd = self.as_system_user("initdb")?;
-        cmd.arg("-D").arg(&self.data).args([
-            "-U",
-            USER,
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ]);
+        cmd.arg("-D").arg(&self.data).args(["-U", USER, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
         sys::run(&mut cmd).map(drop)
     }
 
@@ -184,12 +162,8 @@ impl PostgresServer {
                 .create(true)
                 .append(true)
                 .open(&self.log)
-                .map_err(|err| {
-                    TestkitError::io(format!("cannot open {}", self.log.display()), err)
-                })?;
-            let stderr = log
-                .try_clone()
-                .map_err(|err| TestkitError::io("cannot duplicate a file handle", err))?;
+                .map_err(|err| TestkitError::io(format!("cannot open {}", self.log.display()), err))?;
+            let stderr = log.try_clone().map_err(|err| TestkitError::io("cannot duplicate a file handle", err))?;
             let postgres = self.bindir.join("postgres");
             let mut cmd = if sys::is_root() {
                 let setpriv = sys::find_program("setpriv", &["/usr/bin/setpriv"], "util-linux")?;
@@ -219,15 +193,11 @@ impl PostgresServer {
                 .stdout(Stdio::from(log))
                 .stderr(Stdio::from(stderr));
             let line = sys::command_line(&cmd);
-            let child = cmd
-                .spawn()
-                .map_err(|err| TestkitError::io(format!("cannot start {line}"), err))?;
+            let child = cmd.spawn().map_err(|err| TestkitError::io(format!("cannot start {line}"), err))?;
             self.reaper = Reaper::spawn(child.id(), "QUIT", self.dir.path());
             self.postmaster = Some(child);
             match self.wait_ready() {
-                Err(TestkitError::ExitedEarly { .. })
-                    if attempt < PORT_ATTEMPTS && self.port_was_taken(log_start) =>
-                {
+                Err(TestkitError::ExitedEarly { .. }) if attempt < PORT_ATTEMPTS && self.port_was_taken(log_start) => {
                     self.stop();
                 }
                 other => return other,
@@ -258,17 +228,7 @@ impl PostgresServer {
             }
             let mut isready = Command::new(self.bindir.join("pg_isready"));
             sys::clear_pg_env(&mut isready)
-                .args([
-                    "-q",
-                    "-t",
-                    "1",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    USER,
-                    "-d",
-                    "postgres",
-                ])
+                .args(["-q", "-t", "1", "-h", "127.0.0.1", "-U", USER, "-d", "postgres"])
                 .arg("-p")
                 .arg(self.port.to_string())
                 .stdin(Stdio::null())
@@ -300,9 +260,7 @@ impl PostgresServer {
             return false;
         };
         let lines: Vec<&str> = text.lines().collect();
-        lines
-            .first()
-            .is_some_and(|first| first.trim() == pid.to_string())
+        lines.first().is_some_and(|first| first.trim() == pid.to_string())
             && lines.get(7).is_some_and(|status| status.trim() == "ready")
     }
 

@@ -102,8 +102,6 @@ impl Reaper {
             .stderr(std::process::Stdio::null())
             .spawn()
             .ok()
-            .map(|child| Reaper {
-                _watchdog: ChildGuard(child),
-            })
+            .map(|child| Reaper { _watchdog: ChildGuard(child) })
     }
 }

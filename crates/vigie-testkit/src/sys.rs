@@ -51,35 +51,20 @@ pub(crate) fn require_user(user: &str, package: &str) -> Result<(), TestkitError
         .status()
         .map(|status| status.success())
         .unwrap_or(false);
-    if exists {
-        Ok(())
-    } else {
-        Err(TestkitError::MissingUser {
-            user: user.into(),
-            package: package.into(),
-        })
-    }
+    if exists { Ok(()) } else { Err(TestkitError::MissingUser { user: user.into(), package: package.into() }) }
 }
 
 fn is_executable(path: &Path) -> bool {
-    fs::metadata(path)
-        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    fs::metadata(path).map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
 }
 
 /// Finds `name` at one of `candidates`, else on `PATH`.
-pub(crate) fn find_program(
-    name: &str,
-    candidates: &[&str],
-    package: &str,
-) -> Result<PathBuf, TestkitError> {
+pub(crate) fn find_program(name: &str, candidates: &[&str], package: &str) -> Result<PathBuf, TestkitError> {
     candidates
         .iter()
         .map(PathBuf::from)
@@ -87,12 +72,7 @@ pub(crate) fn find_program(
         .or_else(|| on_path(name))
         .ok_or_else(|| TestkitError::MissingBinary {
             program: name.into(),
-            looked_in: candidates
-                .iter()
-                .copied()
-                .chain(std::iter::once("PATH"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            looked_in: candidates.iter().copied().chain(std::iter::once("PATH")).collect::<Vec<_>>().join(", "),
             package: package.into(),
         })
 }
@@ -107,9 +87,7 @@ pub(crate) fn postgres_bindir() -> Result<PathBuf, TestkitError> {
     static BINDIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     let found = BINDIR.get_or_init(|| {
         let complete = |dir: &Path| {
-            ["initdb", "postgres", "pg_isready", "psql"]
-                .iter()
-                .all(|program| is_executable(&dir.join(program)))
+            ["initdb", "postgres", "pg_isready", "psql"].iter().all(|program| is_executable(&dir.join(program)))
         };
         if let Some(dir) = std::env::var_os("VIGIE_PG_BINDIR").map(PathBuf::from)
             && complete(&dir)
@@ -122,8 +100,7 @@ pub(crate) fn postgres_bindir() -> Result<PathBuf, TestkitError> {
             .flatten()
             .filter_map(|entry| {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let version: Option<Vec<u32>> =
-                    name.split('.').map(|part| part.parse().ok()).collect();
+                let version: Option<Vec<u32>> = name.split('.').map(|part| part.parse().ok()).collect();
                 Some((version?, entry.path().join("bin")))
             })
             .filter(|(_, dir)| complete(dir))
@@ -138,9 +115,7 @@ pub(crate) fn postgres_bindir() -> Result<PathBuf, TestkitError> {
                 return Some(dir);
             }
         }
-        on_path("initdb")
-            .and_then(|initdb| initdb.parent().map(Path::to_path_buf))
-            .filter(|dir| complete(dir))
+        on_path("initdb").and_then(|initdb| initdb.parent().map(Path::to_path_buf)).filter(|dir| complete(dir))
     });
     found.clone().ok_or_else(|| TestkitError::MissingBinary {
         program: "initdb, postgres, pg_isready and psql".into(),
@@ -159,34 +134,20 @@ pub(crate) fn clear_pg_env(cmd: &mut Command) -> &mut Command {
 
 /// The command line, for error messages.
 pub(crate) fn command_line(cmd: &Command) -> String {
-    std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(quote)
-        .collect::<Vec<_>>()
-        .join(" ")
+    std::iter::once(cmd.get_program()).chain(cmd.get_args()).map(quote).collect::<Vec<_>>().join(" ")
 }
 
 fn quote(word: &OsStr) -> String {
     let word = word.to_string_lossy();
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
-    if plain {
-        word.into_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
+    if plain { word.into_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
 /// Runs a command to completion; its stdout on success, else
 /// [`TestkitError::CommandFailed`] with everything it printed.
 pub(crate) fn run(cmd: &mut Command) -> Result<String, TestkitError> {
     let line = command_line(cmd);
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|err| TestkitError::io(format!("cannot run {line}"), err))?;
+    let out = cmd.stdin(Stdio::null()).output().map_err(|err| TestkitError::io(format!("cannot run {line}"), err))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
         Ok(stdout)
@@ -195,9 +156,7 @@ pub(crate) fn run(cmd: &mut Command) -> Result<String, TestkitError> {
         Err(TestkitError::CommandFailed {
             command: line,
             status: out.status,
-            output: format!("{}\n{}", stdout.trim_end(), stderr.trim_end())
-                .trim()
-                .to_owned(),
+            output: format!("{}\n{}", stdout.trim_end(), stderr.trim_end()).trim().to_owned(),
         })
     }
 }
@@ -211,26 +170,16 @@ pub(crate) fn log_tail(files: &[&Path], lines: usize) -> String {
         let all: Vec<&str> = text.lines().collect();
         let tail = all[all.len().saturating_sub(lines)..].join("\n");
         if !tail.trim().is_empty() {
-            blocks.push(if files.len() > 1 {
-                format!("--- {} ---\n{tail}", file.display())
-            } else {
-                tail
-            });
+            blocks.push(if files.len() > 1 { format!("--- {} ---\n{tail}", file.display()) } else { tail });
         }
     }
-    if blocks.is_empty() {
-        "(empty)".into()
-    } else {
-        blocks.join("\n")
-    }
+    if blocks.is_empty() { "(empty)".into() } else { blocks.join("\n") }
 }
 
 /// What a log file got after its first `start` bytes.
 pub(crate) fn log_since(file: &Path, start: u64) -> String {
     let bytes = fs::read(file).unwrap_or_default();
-    let start = usize::try_from(start)
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
+    let start = usize::try_from(start).unwrap_or(usize::MAX).min(bytes.len());
     String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
@@ -249,11 +198,7 @@ pub(crate) fn signal(pid: u32, name: &str) {
 
 /// Gives a directory tree to a system user.
 pub(crate) fn chown_tree(dir: &Path, user: &str) -> Result<(), TestkitError> {
-    run(Command::new("chown")
-        .arg("-R")
-        .arg(format!("{user}:"))
-        .arg(dir))
-    .map(drop)
+    run(Command::new("chown").arg("-R").arg(format!("{user}:")).arg(dir)).map(drop)
 }
 
 #[cfg(test)]
@@ -262,31 +207,20 @@ mod tests {
 
     #[test]
     fn a_missing_program_names_its_package() {
-        let err = find_program(
-            "vigie-no-such-program",
-            &["/nonexistent/vigie-no-such-program"],
-            "vigie-pkg",
-        )
-        .unwrap_err();
+        let err =
+            find_program("vigie-no-such-program", &["/nonexistent/vigie-no-such-program"], "vigie-pkg").unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, TestkitError::MissingBinary { .. }));
         assert!(text.contains("`vigie-no-such-program` not found"), "{text}");
-        assert!(
-            text.contains("/nonexistent/vigie-no-such-program, PATH"),
-            "{text}"
-        );
+        assert!(text.contains("/nonexistent/vigie-no-such-program, PATH"), "{text}");
         assert!(text.contains("Debian package `vigie-pkg`"), "{text}");
     }
 
     #[test]
     fn a_failed_command_reports_its_line_and_output() {
-        let err =
-            run(Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"])).unwrap_err();
+        let err = run(Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"])).unwrap_err();
         let text = err.to_string();
-        assert!(
-            text.contains("sh -c 'echo out; echo err >&2; exit 3'"),
-            "{text}"
-        );
+        assert!(text.contains("sh -c 'echo out; echo err >&2; exit 3'"), "{text}");
         assert!(text.contains("out\nerr"), "{text}");
         assert!(text.contains("exit status: 3"), "{text}");
     }

@@ -9,9 +9,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use vigie_testkit::{
-    ChildGuard, MosquittoServer, PostgresServer, TestkitError, free_port, wait_for_tcp,
-};
+use vigie_testkit::{ChildGuard, MosquittoServer, PostgresServer, TestkitError, free_port, wait_for_tcp};
 
 fn accepts(port: u16) -> bool {
     std::net::TcpStream::connect_timeout(
@@ -24,10 +22,7 @@ fn accepts(port: u16) -> bool {
 fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !check() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} not true after {timeout:?}"
-        );
+        assert!(Instant::now() < deadline, "{what} not true after {timeout:?}");
         thread::sleep(Duration::from_millis(50));
     }
 }
@@ -47,18 +42,7 @@ fn mosquitto_client(name: &str) -> Command {
 fn roundtrip(port: u16, topic: &str, payload: &str) -> String {
     let mut sub = ChildGuard(
         mosquitto_client("mosquitto_sub")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-q",
-                "1",
-                "-C",
-                "1",
-                "-W",
-                "15",
-                "-t",
-                topic,
-            ])
+            .args(["-h", "127.0.0.1", "-q", "1", "-C", "1", "-W", "15", "-t", topic])
             .arg("-p")
             .arg(port.to_string())
             .stdout(Stdio::piped())
@@ -83,35 +67,20 @@ fn roundtrip(port: u16, topic: &str, payload: &str) -> String {
     };
     assert!(status.success(), "mosquitto_sub failed: {status}");
     let mut out = String::new();
-    sub.stdout
-        .take()
-        .expect("piped stdout")
-        .read_to_string(&mut out)
-        .expect("read mosquitto_sub output");
+    sub.stdout.take().expect("piped stdout").read_to_string(&mut out).expect("read mosquitto_sub output");
     out.trim_end().to_owned()
 }
 
 #[test]
 fn postgres_starts_answers_and_keeps_commits_synchronous() {
     let pg = PostgresServer::start().expect("start postgres");
-    assert_eq!(
-        pg.url(),
-        format!("postgres://vigie@127.0.0.1:{}/vigie_test", pg.port())
-    );
+    assert_eq!(pg.url(), format!("postgres://vigie@127.0.0.1:{}/vigie_test", pg.port()));
     assert_ne!(pg.port(), 5432, "must not be the machine's server");
     assert_eq!(pg.psql("select 40 + 2").unwrap(), "42");
+    assert_eq!(pg.psql("select current_user, current_database()").unwrap(), "vigie|vigie_test");
+    assert_eq!(pg.psql("select rolsuper from pg_roles where rolname = 'vigie'").unwrap(), "t");
     assert_eq!(
-        pg.psql("select current_user, current_database()").unwrap(),
-        "vigie|vigie_test"
-    );
-    assert_eq!(
-        pg.psql("select rolsuper from pg_roles where rolname = 'vigie'")
-            .unwrap(),
-        "t"
-    );
-    assert_eq!(
-        pg.psql("select pg_get_userbyid(datdba) from pg_database where datname = 'vigie_test'")
-            .unwrap(),
+        pg.psql("select pg_get_userbyid(datdba) from pg_database where datname = 'vigie_test'").unwrap(),
         "vigie"
     );
     assert_eq!(pg.psql("show synchronous_commit").unwrap(), "on");
@@ -127,10 +96,7 @@ fn postgres_starts_answers_and_keeps_commits_synchronous() {
          insert into t values (1, 'un'), (2, 'deux')",
     )
     .unwrap();
-    assert_eq!(
-        pg.psql("select id, name from t order by id").unwrap(),
-        "1|un\n2|deux"
-    );
+    assert_eq!(pg.psql("select id, name from t order by id").unwrap(), "1|un\n2|deux");
 
     // The URL itself works for a client (trust authentication, no password).
     let out = Command::new("psql")
@@ -142,12 +108,7 @@ fn postgres_starts_answers_and_keeps_commits_synchronous() {
         .arg(pg.url())
         .output()
         .expect("run psql with the URL");
-    assert!(
-        out.status.success(),
-        "psql {}: {}",
-        pg.url(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "psql {}: {}", pg.url(), String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
 
     // Errors carry the command and what psql said.
@@ -166,17 +127,10 @@ fn postgres_servers_are_independent_and_vanish_on_drop() {
     });
     assert_ne!(a.port(), b.port());
     a.psql("create table only_in_a (x int)").unwrap();
-    assert_eq!(
-        b.psql("select count(*) from pg_tables where tablename = 'only_in_a'")
-            .unwrap(),
-        "0"
-    );
+    assert_eq!(b.psql("select count(*) from pg_tables where tablename = 'only_in_a'").unwrap(), "0");
 
     let url = a.create_database("second").unwrap();
-    assert_eq!(
-        url,
-        format!("postgres://vigie@127.0.0.1:{}/second", a.port())
-    );
+    assert_eq!(url, format!("postgres://vigie@127.0.0.1:{}/second", a.port()));
 
     let dir = a.data_dir().parent().unwrap().to_path_buf();
     let port = a.port();
@@ -192,10 +146,7 @@ fn mosquitto_publishes_and_subscribes() {
     let broker = MosquittoServer::start().expect("start mosquitto");
     assert_eq!(broker.url(), format!("mqtt://127.0.0.1:{}", broker.port()));
     assert_ne!(broker.port(), 1883, "must not be the machine's broker");
-    assert_eq!(
-        roundtrip(broker.port(), "vigie/v1/detections/cam-1", "hello"),
-        "hello"
-    );
+    assert_eq!(roundtrip(broker.port(), "vigie/v1/detections/cam-1", "hello"), "hello");
     let log = std::fs::read_to_string(broker.log_path()).unwrap();
     assert!(log.contains("running"), "log: {log}");
 }
@@ -247,20 +198,7 @@ fn mosquitto_queues_without_limit_for_an_offline_session() {
     let port = broker.port().to_string();
     let session = |extra: &[&str]| {
         let mut cmd = mosquitto_client("mosquitto_sub");
-        cmd.args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-c",
-            "-i",
-            "vigie-queue",
-            "-q",
-            "1",
-            "-t",
-            "q",
-        ])
-        .args(extra);
+        cmd.args(["-h", "127.0.0.1", "-p", &port, "-c", "-i", "vigie-queue", "-q", "1", "-t", "q"]).args(extra);
         cmd
     };
     // Create the persistent session and go away (-E: exit once subscribed).
@@ -282,24 +220,12 @@ fn mosquitto_queues_without_limit_for_an_offline_session() {
     }
     assert!(publisher.wait().unwrap().success());
 
-    let mut sub = ChildGuard(
-        session(&["-C", &COUNT.to_string(), "-W", "30"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let lines: Vec<String> = BufReader::new(sub.stdout.take().unwrap())
-        .lines()
-        .map(Result::unwrap)
-        .collect();
+    let mut sub = ChildGuard(session(&["-C", &COUNT.to_string(), "-W", "30"]).stdout(Stdio::piped()).spawn().unwrap());
+    let lines: Vec<String> = BufReader::new(sub.stdout.take().unwrap()).lines().map(Result::unwrap).collect();
     assert!(sub.wait().unwrap().success());
     assert_eq!(lines.len(), COUNT);
     assert_eq!(lines.first().map(String::as_str), Some("m0"));
-    assert_eq!(
-        lines.last().cloned(),
-        Some(format!("m{}", COUNT - 1)),
-        "in order, none lost"
-    );
+    assert_eq!(lines.last().cloned(), Some(format!("m{}", COUNT - 1)), "in order, none lost");
 }
 
 #[test]
@@ -360,12 +286,7 @@ fn orphan_helper() {
 #[test]
 fn servers_are_cleaned_up_when_the_test_process_dies() {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "orphan_helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "orphan_helper", "--nocapture", "--test-threads=1"])
         .env("VIGIE_TESTKIT_ORPHAN_HELPER", "1")
         .output()
         .unwrap();
@@ -373,21 +294,10 @@ fn servers_are_cleaned_up_when_the_test_process_dies() {
     let line = stdout
         .lines()
         .find_map(|line| line.split_once("ORPHAN ").map(|(_, rest)| rest))
-        .unwrap_or_else(|| {
-            panic!(
-                "helper printed no servers:\n{stdout}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        .unwrap_or_else(|| panic!("helper printed no servers:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     let fields: Vec<&str> = line.split(' ').collect();
     let (mqtt_port, mqtt_dir): (u16, &Path) = (fields[0].parse().unwrap(), Path::new(fields[1]));
     let (pg_port, pg_dir): (u16, &Path) = (fields[2].parse().unwrap(), Path::new(fields[3]));
-    eventually(
-        "orphaned mosquitto stopped",
-        Duration::from_secs(15),
-        || !accepts(mqtt_port) && !mqtt_dir.exists(),
-    );
-    eventually("orphaned postgres stopped", Duration::from_secs(15), || {
-        !accepts(pg_port) && !pg_dir.exists()
-    });
+    eventually("orphaned mosquitto stopped", Duration::from_secs(15), || !accepts(mqtt_port) && !mqtt_dir.exists());
+    eventually("orphaned postgres stopped", Duration::from_secs(15), || !accepts(pg_port) && !pg_dir.exists());
 }

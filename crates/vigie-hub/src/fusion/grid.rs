@@ -21,14 +21,16 @@ impl Grid {
         ((lon / self.cell_deg).floor() as i32, (lat / self.cell_deg).floor() as i32)
     }
 
-    /// Cells that may hold a point within `radius_m` of (lon, lat).
+    /// Cells that may hold a point within `radius_m` of (lon, lat): the cells covering the
+    /// bounding box of that circle.
     pub fn around(&self, lon: f64, lat: f64, radius_m: f64) -> impl Iterator<Item = CellKey> + use<> {
         let (mx, my) = metres_per_degree(lat);
-        // Longitude degrees shrink with latitude: look further in x, never less than one cell.
-        let ny = ((radius_m / my) / self.cell_deg).ceil().max(1.0) as i32;
-        let nx = ((radius_m / mx.max(1.0)) / self.cell_deg).ceil().clamp(1.0, 10_000.0) as i32;
-        let (cx, cy) = self.key(lon, lat);
-        (-nx..=nx).flat_map(move |dx| (-ny..=ny).map(move |dy| (cx.saturating_add(dx), cy.saturating_add(dy))))
+        let (dlon, dlat) = (radius_m / mx.max(1.0), radius_m / my);
+        let (x0, y0) = self.key(lon - dlon, lat - dlat);
+        let (x1, y1) = self.key(lon + dlon, lat + dlat);
+        // Bounded: a huge radius near a pole must not enumerate millions of cells.
+        let x1 = x1.min(x0.saturating_add(10_000));
+        (x0..=x1).flat_map(move |x| (y0..=y1).map(move |y| (x, y)))
     }
 }
 

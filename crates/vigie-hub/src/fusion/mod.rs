@@ -7,6 +7,7 @@
 //! keeps its own grid whose cells are as wide as its distance, so a lookup touches 3×3
 //! cells whatever the number of detections in the window.
 
+mod fasthash;
 mod grid;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -17,6 +18,7 @@ use vigie_model::config::{Config, Rule};
 use vigie_model::geo::{haversine_m, metres_per_degree};
 use vigie_model::{Detection, DetectionId, Incident, IncidentId, IncidentState, Kind, SensorId};
 
+use fasthash::{FastMap, FastSet};
 use grid::{CellKey, Grid};
 
 /// What fusion did with one detection.
@@ -42,11 +44,72 @@ struct PendingEntry {
     kind: Kind,
 }
 
+/// The detections of one cell waiting for partners, with how many each sensor has there,
+/// so a rule that needs several sensors can skip cells that cannot reach the count.
+#[derive(Default)]
+struct PendingCell {
+    entries: VecDeque<PendingEntry>,
+    /// (sensor, entries) pairs; short: few sensors see one cell.
+    sensors: Vec<(u32, u32)>,
+}
+
+impl PendingCell {
+    fn push(&mut self, e: PendingEntry) {
+        match self.sensors.iter_mut().find(|(s, _)| *s == e.sensor) {
+            Some((_, n)) => *n += 1,
+            None => self.sensors.push((e.sensor, 1)),
+        }
+        self.entries.push_back(e);
+    }
+
+    fn forget_sensor(&mut self, sensor: u32) {
+        if let Some(i) = self.sensors.iter().position(|(s, _)| *s == sensor) {
+            self.sensors[i].1 -= 1;
+            if self.sensors[i].1 == 0 {
+                self.sensors.swap_remove(i);
+            }
+        }
+    }
+
+    fn pop_expired(&mut self, cutoff: i64) -> usize {
+        let mut n = 0;
+        while self.entries.front().is_some_and(|e| e.time_ns < cutoff) {
+            if let Some(e) = self.entries.pop_front() {
+                self.forget_sensor(e.sensor);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    fn remove(&mut self, ids: &HashSet<DetectionId>) -> usize {
+        let before = self.entries.len();
+        let mut gone = Vec::new();
+        self.entries.retain(|e| {
+            let keep = !ids.contains(&e.id);
+            if !keep {
+                gone.push(e.sensor);
+            }
+            keep
+        });
+        for s in gone {
+            self.forget_sensor(s);
+        }
+        before - self.entries.len()
+    }
+}
+
+/// Distance in metres in a local flat frame: at city scale within 0.1 % of the great
+/// circle, without trigonometry per pair.
+fn flat_distance_m(lon: f64, lat: f64, mx: f64, my: f64, lon2: f64, lat2: f64) -> f64 {
+    ((lon2 - lon) * mx).hypot((lat2 - lat) * my)
+}
+
 struct RuleState {
     rule: Rule,
     grid: Grid,
     window_ns: i64,
-    pending: HashMap<CellKey, VecDeque<PendingEntry>>,
+    pending: FastMap<CellKey, PendingCell>,
     /// Arrival order of pending entries, for expiry.
     expiry: VecDeque<(i64, CellKey)>,
 }
@@ -64,9 +127,9 @@ const JOIN_CELL_M: f64 = 250.0;
 pub struct Fusion {
     config: Arc<Config>,
     rules: Vec<RuleState>,
-    joinable: HashMap<IncidentId, Joinable>,
+    joinable: FastMap<IncidentId, Joinable>,
     join_grid: Grid,
-    join_index: HashMap<CellKey, Vec<IncidentId>>,
+    join_index: FastMap<CellKey, Vec<IncidentId>>,
     sensors: HashMap<SensorId, u32>,
     sensor_names: Vec<SensorId>,
     pending_total: usize,
@@ -89,16 +152,16 @@ impl Fusion {
                 rule: r.clone(),
                 grid: Grid::new(r.within_m),
                 window_ns: (r.window_secs as i64).saturating_mul(1_000_000_000),
-                pending: HashMap::new(),
+                pending: FastMap::default(),
                 expiry: VecDeque::new(),
             })
             .collect();
         Fusion {
             config,
             rules,
-            joinable: HashMap::new(),
+            joinable: FastMap::default(),
             join_grid: Grid::new(JOIN_CELL_M),
-            join_index: HashMap::new(),
+            join_index: FastMap::default(),
             sensors: HashMap::new(),
             sensor_names: Vec::new(),
             pending_total: 0,
@@ -181,7 +244,7 @@ impl Fusion {
         let rs = &mut self.rules[r];
         let cell = rs.grid.key(d.location.lon, d.location.lat);
         let time_ns = d.time.timestamp_nanos_opt().unwrap_or(i64::MAX);
-        rs.pending.entry(cell).or_default().push_back(PendingEntry {
+        rs.pending.entry(cell).or_default().push(PendingEntry {
             id: d.id,
             time_ns,
             lon: d.location.lon,
@@ -205,11 +268,8 @@ impl Fusion {
                 }
                 rs.expiry.pop_front();
                 if let Some(q) = rs.pending.get_mut(&cell) {
-                    while q.front().is_some_and(|e| e.time_ns < cutoff) {
-                        q.pop_front();
-                        dropped += 1;
-                    }
-                    if q.is_empty() {
+                    dropped += q.pop_expired(cutoff);
+                    if q.entries.is_empty() {
                         rs.pending.remove(&cell);
                     }
                 }
@@ -246,6 +306,7 @@ impl Fusion {
 
         // 1. Join the nearest open incident that a rule taking this kind correlates with
         //    it: same rule, or a rule whose kinds include one of the incident's.
+        let (mx, my) = metres_per_degree(lat);
         for &r in &candidates {
             let rs = &self.rules[r];
             let mut best: Option<(f64, IncidentId)> = None;
@@ -261,7 +322,7 @@ impl Fusion {
                     if time_ns < first.saturating_sub(rs.window_ns) || time_ns > last.saturating_add(rs.window_ns) {
                         continue;
                     }
-                    let dist = haversine_m(lon, lat, inc.lon, inc.lat);
+                    let dist = flat_distance_m(lon, lat, mx, my, inc.lon, inc.lat);
                     if dist <= rs.rule.within_m && best.is_none_or(|(b, _)| dist < b) {
                         best = Some((dist, *id));
                     }
@@ -314,16 +375,32 @@ impl Fusion {
         let rs = &self.rules[r];
         let rule = &rs.rule;
         let (lon, lat) = (d.location.lon, d.location.lat);
+        let cells: Vec<&PendingCell> =
+            rs.grid.around(lon, lat, rule.within_m).filter_map(|c| rs.pending.get(&c)).collect();
+        // Cheap bounds first: most lone detections stop here.
+        let total: usize = cells.iter().map(|c| c.entries.len()).sum();
+        if total < rule.min_detections as usize {
+            return None;
+        }
+        if rule.min_sensors > 1 {
+            let mut sensors: Vec<u32> = cells.iter().flat_map(|c| c.sensors.iter().map(|(s, _)| *s)).collect();
+            sensors.sort_unstable();
+            sensors.dedup();
+            if sensors.len() < rule.min_sensors as usize {
+                return None;
+            }
+        }
+        let (mx, my) = metres_per_degree(lat);
         let mut members = Vec::new();
-        let mut sensors = HashSet::new();
+        let mut seen = FastSet::default();
+        let mut sensors = FastSet::default();
         let mut kinds = HashSet::new();
-        for cell in rs.grid.around(lon, lat, rule.within_m) {
-            let Some(q) = rs.pending.get(&cell) else { continue };
-            for e in q.iter().rev() {
-                if (e.time_ns - time_ns).abs() > rs.window_ns || haversine_m(lon, lat, e.lon, e.lat) > rule.within_m {
-                    continue;
-                }
-                if members.iter().any(|m: &PendingEntry| m.id == e.id) {
+        for q in cells {
+            for e in q.entries.iter().rev() {
+                if (e.time_ns - time_ns).abs() > rs.window_ns
+                    || flat_distance_m(lon, lat, mx, my, e.lon, e.lat) > rule.within_m
+                    || !seen.insert(e.id)
+                {
                     continue;
                 }
                 sensors.insert(e.sensor);
@@ -343,10 +420,8 @@ impl Fusion {
             let cells: HashSet<CellKey> = members.iter().map(|m| rs.grid.key(m.lon, m.lat)).collect();
             for cell in cells {
                 if let Some(q) = rs.pending.get_mut(&cell) {
-                    let before = q.len();
-                    q.retain(|e| !ids.contains(&e.id));
-                    removed += before - q.len();
-                    if q.is_empty() {
+                    removed += q.remove(ids);
+                    if q.entries.is_empty() {
                         rs.pending.remove(&cell);
                     }
                 }

@@ -74,8 +74,26 @@ impl ExternalBroker {
     }
 }
 
-/// Connects and keeps consuming until the runtime stops; reconnects with back-off.
-pub fn start_external(broker: ExternalBroker, ingest: Ingest) -> AsyncClient {
+/// A running connection to an external broker, from [`start_external`].
+pub struct ExternalClient {
+    pub client: AsyncClient,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl ExternalClient {
+    /// Drops the connection (without DISCONNECT, as a crash would) and stops consuming. The
+    /// broker keeps the persistent session and redelivers what was not acknowledged.
+    pub async fn stop(self) {
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+/// Connects and keeps consuming until [`ExternalClient::stop`] or the runtime stops;
+/// reconnects with back-off.
+pub fn start_external(broker: ExternalBroker, ingest: Ingest) -> ExternalClient {
     let mut opts = MqttOptions::new(broker.client_id.clone(), broker.host.clone(), broker.port);
     opts.set_clean_session(false);
     opts.set_manual_acks(true);
@@ -92,7 +110,7 @@ pub fn start_external(broker: ExternalBroker, ingest: Ingest) -> AsyncClient {
     let sub_client = client.clone();
     let loop_ingest = ingest.clone();
     let loop_reconnect = reconnect.clone();
-    tokio::spawn(async move {
+    let consumer = tokio::spawn(async move {
         let mut backoff = Duration::from_millis(200);
         loop {
             if loop_reconnect.swap(false, Ordering::Relaxed) {
@@ -145,7 +163,7 @@ pub fn start_external(broker: ExternalBroker, ingest: Ingest) -> AsyncClient {
 
     let pub_client = client.clone();
     let mut live = ingest.subscribe_incidents();
-    tokio::spawn(async move {
+    let publisher = tokio::spawn(async move {
         loop {
             match live.recv().await {
                 Ok(event) => {
@@ -160,7 +178,7 @@ pub fn start_external(broker: ExternalBroker, ingest: Ingest) -> AsyncClient {
             }
         }
     });
-    client
+    ExternalClient { client, tasks: vec![consumer, publisher] }
 }
 
 #[cfg(test)]

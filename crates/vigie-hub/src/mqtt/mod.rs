@@ -12,7 +12,7 @@ mod external;
 mod status;
 
 pub use embedded::start_embedded;
-pub use external::{ExternalBroker, start_external};
+pub use external::{ExternalBroker, ExternalClient, start_external};
 
 use vigie_model::{INCIDENT_TOPIC_PREFIX, Incident};
 

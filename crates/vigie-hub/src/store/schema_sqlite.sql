@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS detections (
     attributes TEXT NOT NULL,
     evidence TEXT NOT NULL,
     incident_id TEXT
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS detections_time ON detections (time_ns);
 CREATE INDEX IF NOT EXISTS detections_sensor_time ON detections (sensor, time_ns);
 CREATE INDEX IF NOT EXISTS detections_incident ON detections (incident_id) WHERE incident_id IS NOT NULL;

@@ -38,7 +38,8 @@ impl SqliteStore {
         writer
             .execute_batch(
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; \
-                 PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;",
+                 PRAGMA temp_store=MEMORY; PRAGMA cache_size=-131072; PRAGMA wal_autocheckpoint=16384; \
+                 PRAGMA journal_size_limit=268435456;",
             )
             .map_err(err("configure"))?;
         writer.execute_batch(SCHEMA).map_err(err("create schema"))?;

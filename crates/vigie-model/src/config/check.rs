@@ -64,14 +64,10 @@ pub(super) fn check(text: &str, path: &Path, base: Option<&Path>) -> Result<Conf
 
     let rules = if file.rules.is_empty() { default_rules() } else { check_rules(&file.rules, &err)? };
 
-    Ok(Config {
-        hub_name: file.hub.name.clone().unwrap_or_else(|| "Vigie".into()),
-        source: Some(path.to_owned()),
-        districts,
-        ingest,
-        sensors,
-        rules,
-    })
+    let mut config =
+        Config::from_parts(file.hub.name.clone().unwrap_or_else(|| "Vigie".into()), districts, ingest, sensors, rules);
+    config.source = Some(path.to_owned());
+    Ok(config)
 }
 
 type ErrAt<'a> = dyn Fn(std::ops::Range<usize>, String) -> ConfigError + 'a;
@@ -220,7 +216,7 @@ fn check_rules(rules: &[Spanned<RuleFile>], err: &ErrAt<'_>) -> Result<Vec<Rule>
     Ok(out)
 }
 
-fn default_rules() -> Vec<Rule> {
+pub(super) fn default_rules() -> Vec<Rule> {
     let path = Path::new("<default rules>");
     let file: ConfigFile = match toml::from_str(DEFAULT_RULES_TOML) {
         Ok(f) => f,

@@ -8,6 +8,7 @@ mod check;
 mod error;
 pub mod file;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use error::ConfigError;
@@ -68,19 +69,34 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub sensors: Vec<Sensor>,
     pub rules: Vec<Rule>,
+    /// Sensor id → position in `sensors`; ingest looks a sensor up per detection.
+    sensor_index: HashMap<String, usize>,
 }
 
 impl Config {
+    /// Builds a checked config from parts (the config file is the usual way; benches and
+    /// tests build large ones directly). Sensor ids must be unique.
+    pub fn from_parts(
+        hub_name: String,
+        districts: Vec<Zone>,
+        ingest: IngestConfig,
+        sensors: Vec<Sensor>,
+        rules: Vec<Rule>,
+    ) -> Config {
+        let sensor_index = sensors.iter().enumerate().map(|(i, s)| (s.id.as_str().to_owned(), i)).collect();
+        Config { hub_name, source: None, districts, ingest, sensors, rules, sensor_index }
+    }
+
+    /// The default fusion rules (also used when a config declares none).
+    pub fn default_rules() -> Vec<Rule> {
+        check::default_rules()
+    }
+
     /// An empty config: no sensors (so every detection is refused as from an unknown
     /// sensor) and the default rules.
     pub fn empty() -> Config {
-        Config::from_toml("", Path::new("<empty>"), None).unwrap_or_else(|_| Config {
-            hub_name: "Vigie".into(),
-            source: None,
-            districts: vec![],
-            ingest: IngestConfig::default(),
-            sensors: vec![],
-            rules: vec![],
+        Config::from_toml("", Path::new("<empty>"), None).unwrap_or_else(|_| {
+            Config::from_parts("Vigie".into(), vec![], IngestConfig::default(), vec![], check::default_rules())
         })
     }
 
@@ -96,7 +112,7 @@ impl Config {
     }
 
     pub fn sensor(&self, id: &str) -> Option<&Sensor> {
-        self.sensors.iter().find(|s| s.id.as_str() == id)
+        self.sensor_index.get(id).and_then(|i| self.sensors.get(*i))
     }
 
     /// The district holding a point, if any.

@@ -1,0 +1,581 @@
+//! One suite of store behaviour, written once against `&dyn Store`, run on every backend:
+//! SQLite (a file in a temporary folder) and PostgreSQL (a throw-away server from
+//! `vigie-testkit`). Each check gets a fresh, empty store; every check runs even when an
+//! earlier one fails, and the failures are reported together, named.
+
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::value::RawValue;
+use vigie_hub::store::{self, DetectionQuery, IncidentQuery, NewDetection, Store, StoreCounts, StoredDetection};
+use vigie_model::geo::BBox;
+use vigie_model::{
+    Detection, DetectionId, Evidence, Incident, IncidentEvent, IncidentId, IncidentState, Kind, Location, Outcome,
+    Priority, SensorId,
+};
+
+type Check = fn(&dyn Store);
+
+/// The suite: every backend must pass each of these.
+const CHECKS: &[(&str, Check)] = &[
+    ("insert_commit_and_existing", insert_commit_and_existing),
+    ("same_id_twice_keeps_one_row", same_id_twice_keeps_one_row),
+    ("rollback_on_drop_leaves_nothing", rollback_on_drop_leaves_nothing),
+    ("detection_round_trip", detection_round_trip),
+    ("set_incident_links_detections", set_incident_links_detections),
+    ("upsert_incident_inserts_then_updates", upsert_incident_inserts_then_updates),
+    ("incident_detail_has_ordered_history_and_detections", incident_detail_has_ordered_history_and_detections),
+    ("incidents_filters_and_ordering", incidents_filters_and_ordering),
+    ("detections_filters_newest_first", detections_filters_newest_first),
+    ("open_incidents_are_new_acknowledged_in_progress", open_incidents_are_new_acknowledged_in_progress),
+    ("unassigned_since_boundaries", unassigned_since_boundaries),
+    ("counts", counts),
+];
+
+fn run_suite(backend: &str, mut open: impl FnMut(&str) -> Box<dyn Store>) {
+    let mut failures = Vec::new();
+    for (name, check) in CHECKS {
+        let store = open(name);
+        assert_eq!(store.backend(), backend);
+        if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| check(store.as_ref()))) {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            failures.push(format!("- {name}: {msg}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{backend}: {} of {} store checks failed:\n{}",
+        failures.len(),
+        CHECKS.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn sqlite_store_conforms() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    run_suite("sqlite", |name| {
+        let path = dir.path().join(format!("{name}.db"));
+        store::open(&path.display().to_string()).expect("open the SQLite store")
+    });
+}
+
+#[test]
+fn postgres_store_conforms() {
+    let pg = vigie_testkit::PostgresServer::start().expect("start a throw-away PostgreSQL (scripts/test installs it)");
+    run_suite("postgres", |name| {
+        let url = pg.create_database(name).expect("create a database for the check");
+        store::open(&url).expect("open the PostgreSQL store")
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Builders
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().expect("valid time")
+}
+
+/// 2026-11-22T21:00:00Z, the suite's origin.
+fn base() -> DateTime<Utc> {
+    t("2026-11-22T21:00:00Z")
+}
+
+fn received() -> DateTime<Utc> {
+    t("2026-11-22T22:00:00.250Z")
+}
+
+fn det(sensor: &str, kind: Kind, time: DateTime<Utc>, lon: f64, lat: f64) -> Detection {
+    Detection {
+        id: DetectionId::generate(),
+        sensor: SensorId::new(sensor).expect("valid sensor id"),
+        kind,
+        time,
+        location: Location { lon, lat, uncertainty_m: Some(10.0) },
+        confidence: 0.8,
+        attributes: RawValue::from_string("{}".into()).expect("valid JSON"),
+        evidence: vec![],
+    }
+}
+
+/// A detection at the Bouffay, `secs` after the origin.
+fn det_at(secs: i64) -> Detection {
+    det("cam-fire-01", Kind::VideoFire, base() + Duration::seconds(secs), -1.5536, 47.2150)
+}
+
+fn inc(
+    priority: Priority,
+    state: IncidentState,
+    incident_type: &str,
+    district: Option<&str>,
+    opened_secs: i64,
+) -> Incident {
+    let opened = base() + Duration::seconds(opened_secs);
+    Incident {
+        id: IncidentId::generate(),
+        rule: "rule".into(),
+        incident_type: incident_type.into(),
+        title: format!("{incident_type} opened at +{opened_secs}s"),
+        priority,
+        state,
+        district: district.map(str::to_owned),
+        lon: -1.5536,
+        lat: 47.2150,
+        radius_m: 25.0,
+        opened_at: opened,
+        updated_at: opened + Duration::seconds(60),
+        first_seen: opened - Duration::seconds(5),
+        last_seen: opened,
+        detection_count: 1,
+        sensors: vec![SensorId::new("cam-fire-01").expect("valid")],
+        kinds: vec![Kind::VideoFire],
+        assignee: None,
+        outcome: None,
+        version: 1,
+    }
+}
+
+fn rows<'a>(ds: &[&'a Detection], incident: Option<IncidentId>) -> Vec<NewDetection<'a>> {
+    ds.iter().map(|d| NewDetection { detection: d, incident }).collect()
+}
+
+fn insert(s: &dyn Store, ds: &[&Detection], incident: Option<IncidentId>) {
+    let mut tx = s.begin().expect("begin");
+    tx.insert_detections(&rows(ds, incident), received()).expect("insert detections");
+    tx.commit().expect("commit");
+}
+
+fn upsert(s: &dyn Store, incidents: &[&Incident]) {
+    let mut tx = s.begin().expect("begin");
+    for i in incidents {
+        tx.upsert_incident(i).expect("upsert incident");
+    }
+    tx.commit().expect("commit");
+}
+
+fn all_detections() -> DetectionQuery {
+    DetectionQuery { limit: 1000, ..Default::default() }
+}
+
+fn all_incidents() -> IncidentQuery {
+    IncidentQuery { limit: 1000, ..Default::default() }
+}
+
+fn det_ids(v: &[StoredDetection]) -> Vec<DetectionId> {
+    v.iter().map(|s| s.detection.id).collect()
+}
+
+fn inc_ids(v: &[Incident]) -> Vec<IncidentId> {
+    v.iter().map(|i| i.id).collect()
+}
+
+fn event(
+    incident: IncidentId,
+    at: DateTime<Utc>,
+    action: &str,
+    from: IncidentState,
+    to: IncidentState,
+    detail: serde_json::Value,
+) -> IncidentEvent {
+    IncidentEvent { incident, at, actor: "op-1".into(), action: action.into(), from_state: from, to_state: to, detail }
+}
+
+// ---------------------------------------------------------------------------------------
+// Checks
+
+fn insert_commit_and_existing(s: &dyn Store) {
+    let (a, b, c) = (det_at(0), det_at(1), det_at(2));
+    insert(s, &[&a, &b, &c], None);
+    let unknown = DetectionId::generate();
+
+    let mut tx = s.begin().expect("begin");
+    let found = tx.existing(&[a.id, unknown, b.id, c.id]).expect("existing");
+    assert_eq!(found, HashSet::from([a.id, b.id, c.id]), "existing finds exactly the committed ids");
+    assert!(tx.existing(&[]).expect("existing of nothing").is_empty());
+    // Within a transaction, its own uncommitted rows count as existing.
+    let d = det_at(3);
+    tx.insert_detections(&rows(&[&d], None), received()).expect("insert");
+    assert!(tx.existing(&[d.id]).expect("existing").contains(&d.id), "a transaction sees its own insert");
+    drop(tx);
+
+    assert_eq!(s.counts().expect("counts").detections, 3);
+    assert!(s.detection(d.id).expect("read").is_none(), "the dropped transaction's insert is gone");
+    let mut tx = s.begin().expect("begin");
+    assert_eq!(tx.existing(&[d.id]).expect("existing"), HashSet::new());
+}
+
+fn same_id_twice_keeps_one_row(s: &dyn Store) {
+    let a = det_at(0);
+    insert(s, &[&a], None);
+    // Same id again with other content, in another transaction: the first row stays.
+    let mut changed = a.clone();
+    changed.confidence = 0.1;
+    changed.kind = Kind::VideoCrowdDensity;
+    insert(s, &[&changed], None);
+    assert_eq!(s.counts().expect("counts").detections, 1);
+    assert_eq!(s.detection(a.id).expect("read").expect("stored").detection, a, "the first version is kept");
+
+    // Twice in one batch, and again in the same transaction.
+    let b = det_at(1);
+    let mut tx = s.begin().expect("begin");
+    tx.insert_detections(&rows(&[&b, &b], None), received()).expect("insert a batch holding one id twice");
+    tx.insert_detections(&rows(&[&b], None), received()).expect("insert the same id again");
+    tx.commit().expect("commit");
+    assert_eq!(s.counts().expect("counts").detections, 2);
+    let listed = s.detections(&all_detections()).expect("list");
+    assert_eq!(det_ids(&listed), vec![b.id, a.id]);
+}
+
+fn rollback_on_drop_leaves_nothing(s: &dyn Store) {
+    let a = det_at(0);
+    let i = inc(Priority::High, IncidentState::New, "safety.fire", None, 0);
+    {
+        let mut tx = s.begin().expect("begin");
+        tx.insert_detections(&rows(&[&a], None), received()).expect("insert");
+        tx.upsert_incident(&i).expect("upsert");
+        tx.set_incident(&[a.id], i.id).expect("link");
+        tx.append_event(&event(
+            i.id,
+            base(),
+            "opened",
+            IncidentState::New,
+            IncidentState::New,
+            serde_json::Value::Null,
+        ))
+        .expect("event");
+        // Dropped without commit.
+    }
+    assert_eq!(s.counts().expect("counts"), StoreCounts::default(), "nothing of the dropped transaction remains");
+    assert!(s.detection(a.id).expect("read").is_none());
+    assert!(s.incident(i.id).expect("read").is_none());
+    assert!(s.incidents(&all_incidents()).expect("list").is_empty());
+
+    // The store is usable afterwards: the next transaction commits.
+    let b = det_at(1);
+    insert(s, &[&b], None);
+    upsert(s, &[&i]);
+    assert_eq!(s.counts().expect("counts"), StoreCounts { detections: 1, incidents: 1, open_incidents: 1 });
+    assert!(s.detection(a.id).expect("read").is_none());
+}
+
+fn detection_round_trip(s: &dyn Store) {
+    const ATTRIBUTES: &str =
+        r#"{"zone": "bouffay-nord",  "persons_per_m2":3.1,"nested":{"b":[1,2.5e-3,null,true],"a":"é \"q\" \u00e9"}}"#;
+    let a = Detection {
+        id: DetectionId::generate(),
+        sensor: SensorId::new("cam-commerce-03").expect("valid"),
+        kind: Kind::VideoCrowdDensity,
+        time: t("2026-11-22T21:30:05.123456789Z"),
+        location: Location { lon: -1.559_212_345_678_9, lat: 47.213_3, uncertainty_m: Some(12.5) },
+        confidence: 0.823_456_789_012_345,
+        attributes: RawValue::from_string(ATTRIBUTES.into()).expect("valid JSON"),
+        evidence: vec![
+            Evidence {
+                media_type: "image/jpeg".into(),
+                uri: "evidence/2026/11/22/01JD.jpg".into(),
+                sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
+            },
+            Evidence {
+                media_type: "video/mp4".into(),
+                uri: "evidence/clip.mp4".into(),
+                sha256: "0000000000000000000000000000000000000000000000000000000000000001".into(),
+            },
+        ],
+    };
+    let b = Detection {
+        id: DetectionId::generate(),
+        sensor: SensorId::new("mic-bouffay-03").expect("valid"),
+        kind: Kind::AudioGunshot,
+        time: t("2026-11-22T21:30:05.000000001Z"),
+        location: Location { lon: 180.0, lat: -90.0, uncertainty_m: None },
+        confidence: 0.0,
+        attributes: RawValue::from_string("{}".into()).expect("valid JSON"),
+        evidence: vec![],
+    };
+    insert(s, &[&a, &b], None);
+
+    for d in [&a, &b] {
+        let stored = s.detection(d.id).expect("read").expect("stored");
+        assert_eq!(stored, StoredDetection { detection: d.clone(), received_at: received(), incident: None });
+        assert_eq!(stored.detection.attributes.get(), d.attributes.get(), "attributes keep the producer's text");
+        assert_eq!(stored.detection.time.timestamp_nanos_opt(), d.time.timestamp_nanos_opt(), "nanoseconds kept");
+    }
+    let listed = s.detections(&all_detections()).expect("list");
+    assert_eq!(listed.iter().map(|s| &s.detection).collect::<Vec<_>>(), vec![&a, &b], "newest first, equal");
+    assert_eq!(s.unassigned_since(base()).expect("unassigned"), vec![b.clone(), a.clone()], "oldest first, equal");
+    assert!(s.detection(DetectionId::generate()).expect("read").is_none());
+}
+
+fn set_incident_links_detections(s: &dyn Store) {
+    let i = inc(Priority::Critical, IncidentState::New, "safety.fire", None, 0);
+    let (a, b, c, d) = (det_at(20), det_at(10), det_at(30), det_at(40));
+    let mut tx = s.begin().expect("begin");
+    tx.insert_detections(&rows(&[&a, &b, &d], None), received()).expect("insert waiting");
+    tx.insert_detections(&rows(&[&c], Some(i.id)), received()).expect("insert linked");
+    tx.upsert_incident(&i).expect("upsert");
+    tx.commit().expect("commit");
+    assert_eq!(s.detection(c.id).expect("read").expect("stored").incident, Some(i.id), "inserted with its incident");
+    assert_eq!(s.detection(a.id).expect("read").expect("stored").incident, None);
+
+    let mut tx = s.begin().expect("begin");
+    tx.set_incident(&[a.id, b.id], i.id).expect("link");
+    tx.set_incident(&[], i.id).expect("link nothing");
+    tx.commit().expect("commit");
+
+    for x in [&a, &b, &c] {
+        assert_eq!(s.detection(x.id).expect("read").expect("stored").incident, Some(i.id), "{} linked", x.id);
+    }
+    assert_eq!(s.detection(d.id).expect("read").expect("stored").incident, None, "others untouched");
+    let detail = s.incident(i.id).expect("read").expect("stored");
+    assert_eq!(det_ids(&detail.detections), vec![b.id, a.id, c.id], "the incident's detections, oldest first");
+    assert!(detail.detections.iter().all(|x| x.incident == Some(i.id)));
+    assert_eq!(s.unassigned_since(base()).expect("unassigned"), vec![d.clone()]);
+}
+
+fn upsert_incident_inserts_then_updates(s: &dyn Store) {
+    let mut first = inc(Priority::Medium, IncidentState::New, "crowd.density", Some("bouffay"), 0);
+    first.rule = "crowd".into();
+    first.title = "Densité de foule".into();
+    upsert(s, &[&first]);
+    let detail = s.incident(first.id).expect("read").expect("stored");
+    assert_eq!(detail.incident, first, "inserted as given");
+    assert!(detail.history.is_empty() && detail.detections.is_empty());
+
+    let mut second = first.clone();
+    second.rule = "detonation-and-crowd-movement".into();
+    second.incident_type = "public_order.detonation_crowd".into();
+    second.title = "Détonation et mouvement de foule".into();
+    second.priority = Priority::Critical;
+    second.state = IncidentState::Resolved;
+    second.district = None;
+    second.lon = -1.5540;
+    second.lat = 47.2155;
+    second.radius_m = 140.5;
+    second.updated_at = first.updated_at + Duration::seconds(90);
+    second.first_seen = first.first_seen - Duration::seconds(3);
+    second.last_seen = first.last_seen + Duration::seconds(80);
+    second.detection_count = 5;
+    second.sensors.push(SensorId::new("mic-bouffay-03").expect("valid"));
+    second.kinds = vec![Kind::AudioGunshot, Kind::VideoCrowdMovement];
+    second.assignee = Some("Équipe 2".into());
+    second.outcome = Some(Outcome::Confirmed);
+    second.version = 7;
+    upsert(s, &[&second]);
+    assert_eq!(s.incident(first.id).expect("read").expect("stored").incident, second, "every field updated");
+    assert_eq!(s.counts().expect("counts"), StoreCounts { detections: 0, incidents: 1, open_incidents: 0 });
+
+    // The opening time belongs to the first insert.
+    let mut third = second.clone();
+    third.opened_at = first.opened_at + Duration::seconds(3600);
+    third.state = IncidentState::Closed;
+    third.version = 8;
+    upsert(s, &[&third]);
+    let stored = s.incident(first.id).expect("read").expect("stored").incident;
+    assert_eq!(stored.opened_at, first.opened_at, "an update keeps opened_at");
+    assert_eq!((stored.state, stored.version), (IncidentState::Closed, 8));
+}
+
+fn incident_detail_has_ordered_history_and_detections(s: &dyn Store) {
+    use IncidentState as S;
+    let i = inc(Priority::High, S::New, "safety.person_down", None, 0);
+    let at = |secs: i64| base() + Duration::seconds(secs);
+    // History is kept in the order appended, even when clocks disagree.
+    let e1 =
+        event(i.id, at(10), "opened", S::New, S::New, serde_json::json!({ "rule": "person-down", "detections": 1 }));
+    let e2 = event(i.id, at(5), "acknowledge", S::New, S::Acknowledged, serde_json::Value::Null);
+    let e3 = event(
+        i.id,
+        at(5),
+        "note",
+        S::Acknowledged,
+        S::Acknowledged,
+        serde_json::json!({ "text": "équipe \"B\" en route" }),
+    );
+    let e4 = event(i.id, at(30), "start", S::Acknowledged, S::InProgress, serde_json::Value::Null);
+    let (d1, d2, d3) = (det_at(20), det_at(5), det_at(12));
+    let other = inc(Priority::Low, S::New, "media.buzz", None, 1);
+
+    let mut tx = s.begin().expect("begin");
+    tx.upsert_incident(&i).expect("upsert");
+    tx.upsert_incident(&other).expect("upsert");
+    tx.insert_detections(&rows(&[&d1, &d2, &d3], Some(i.id)), received()).expect("insert");
+    for e in [&e1, &e2, &e3] {
+        tx.append_event(e).expect("append");
+    }
+    tx.append_event(&event(other.id, at(1), "opened", S::New, S::New, serde_json::Value::Null)).expect("append");
+    tx.commit().expect("commit");
+    let mut tx = s.begin().expect("begin");
+    tx.append_event(&e4).expect("append");
+    tx.commit().expect("commit");
+
+    let detail = s.incident(i.id).expect("read").expect("stored");
+    assert_eq!(detail.incident, i);
+    assert_eq!(detail.history, vec![e1, e2, e3, e4], "history in append order, every field kept");
+    assert_eq!(det_ids(&detail.detections), vec![d2.id, d3.id, d1.id], "detections oldest first");
+    assert_eq!(detail.detections[0].detection, d2);
+    assert_eq!(s.incident(other.id).expect("read").expect("stored").history.len(), 1, "histories stay apart");
+    assert!(s.incident(IncidentId::generate()).expect("read").is_none());
+}
+
+fn incidents_filters_and_ordering(s: &dyn Store) {
+    use IncidentState as S;
+    let i1 = inc(Priority::Critical, S::New, "safety.fire", Some("bouffay"), 30);
+    let i2 = inc(Priority::Critical, S::Acknowledged, "public_order.weapon", Some("gare"), 10);
+    let i3 = inc(Priority::High, S::InProgress, "crowd.density", Some("bouffay"), 5);
+    let i4 = inc(Priority::Medium, S::Resolved, "safety.fire", None, 1);
+    let i5 = inc(Priority::Low, S::Closed, "system.sensor_offline", Some("gare"), 0);
+    let i6 = inc(Priority::High, S::New, "safety.fire", Some("bouffay"), 20);
+    upsert(s, &[&i4, &i6, &i1, &i5, &i3]);
+    upsert(s, &[&i2]);
+    let q = |f: &dyn Fn(&mut IncidentQuery)| {
+        let mut q = all_incidents();
+        f(&mut q);
+        inc_ids(&s.incidents(&q).expect("list incidents"))
+    };
+
+    assert_eq!(q(&|_| {}), vec![i2.id, i1.id, i3.id, i6.id, i4.id, i5.id], "priority, then oldest first");
+    assert_eq!(s.incidents(&all_incidents()).expect("list")[0], i2, "listed incidents are whole");
+    assert_eq!(q(&|q| q.states = vec![S::New]), vec![i1.id, i6.id]);
+    assert_eq!(q(&|q| q.states = vec![S::New, S::Acknowledged, S::InProgress]), vec![i2.id, i1.id, i3.id, i6.id]);
+    assert_eq!(q(&|q| q.states = vec![S::Closed, S::Resolved]), vec![i4.id, i5.id]);
+    assert_eq!(q(&|q| q.incident_type = Some("safety.fire".into())), vec![i1.id, i6.id, i4.id]);
+    assert_eq!(q(&|q| q.incident_type = Some("safety".into())), vec![], "the type matches whole");
+    assert_eq!(q(&|q| q.district = Some("bouffay".into())), vec![i1.id, i3.id, i6.id]);
+    assert_eq!(q(&|q| q.min_priority = Some(Priority::Critical)), vec![i2.id, i1.id]);
+    assert_eq!(q(&|q| q.min_priority = Some(Priority::High)), vec![i2.id, i1.id, i3.id, i6.id]);
+    assert_eq!(q(&|q| q.min_priority = Some(Priority::Low)).len(), 6);
+    assert_eq!(q(&|q| q.limit = 2), vec![i2.id, i1.id]);
+    assert_eq!(
+        q(&|q| q.since = Some(base() + Duration::seconds(70))),
+        vec![i2.id, i1.id, i6.id],
+        "since filters on updated_at (opened + 60 s here), inclusive"
+    );
+    assert_eq!(
+        q(&|q| {
+            q.states = vec![S::New, S::Acknowledged, S::InProgress];
+            q.incident_type = Some("safety.fire".into());
+            q.district = Some("bouffay".into());
+            q.min_priority = Some(Priority::Critical);
+        }),
+        vec![i1.id],
+        "filters combine"
+    );
+}
+
+fn detections_filters_newest_first(s: &dyn Store) {
+    let at = |secs: i64| base() + Duration::seconds(secs);
+    let d0 = det("cam-fire-01", Kind::VideoFire, at(0), -1.5536, 47.2150);
+    let d1 = det("cam-fire-01", Kind::VideoCrowdDensity, at(10), -1.5536, 47.2150);
+    let d2 = det("mic-bouffay-03", Kind::AudioGunshot, at(20), -1.5540, 47.2155);
+    let d3 = det("cam-gare-02", Kind::VideoTamper, at(30), -1.5420, 47.2175);
+    let d4 = det("cam-fire-01", Kind::VideoFire, at(40), 2.3522, 48.8566);
+    let d5 = det("flows-centre-04", Kind::FlowsPresenceAnomaly, at(50), -1.5550, 47.2140);
+    let d6 = det("cam-fire-01", Kind::VideoFire, at(60) + Duration::nanoseconds(1), -1.5536, 47.2150);
+    insert(s, &[&d3, &d0, &d5], None);
+    insert(s, &[&d6, &d2, &d4, &d1], None);
+    let q = |f: &dyn Fn(&mut DetectionQuery)| {
+        let mut q = all_detections();
+        f(&mut q);
+        det_ids(&s.detections(&q).expect("list detections"))
+    };
+    let nantes = BBox { min_lon: -1.6, min_lat: 47.1, max_lon: -1.5, max_lat: 47.3 };
+
+    assert_eq!(q(&|_| {}), vec![d6.id, d5.id, d4.id, d3.id, d2.id, d1.id, d0.id], "newest first");
+    assert_eq!(
+        q(&|q| {
+            q.from = Some(at(10));
+            q.to = Some(at(40));
+        }),
+        vec![d4.id, d3.id, d2.id, d1.id],
+        "the time range includes both ends"
+    );
+    assert_eq!(q(&|q| q.to = Some(at(60))).first(), Some(&d5.id), "one nanosecond after `to` is out");
+    assert_eq!(q(&|q| q.from = Some(at(60) + Duration::nanoseconds(1))), vec![d6.id], "nanosecond `from`");
+    assert_eq!(q(&|q| q.bbox = Some(nantes)), vec![d6.id, d5.id, d3.id, d2.id, d1.id, d0.id], "bbox");
+    let gare = BBox { min_lon: -1.5420, min_lat: 47.2175, max_lon: -1.5420, max_lat: 47.2175 };
+    assert_eq!(q(&|q| q.bbox = Some(gare)), vec![d3.id], "the bbox includes its edges");
+    assert_eq!(q(&|q| q.kind = Some(Kind::VideoFire)), vec![d6.id, d4.id, d0.id]);
+    assert_eq!(q(&|q| q.sensor = Some(SensorId::new("cam-fire-01").expect("valid"))), vec![d6.id, d4.id, d1.id, d0.id]);
+    assert_eq!(q(&|q| q.sensor = Some(SensorId::new("cam-nowhere").expect("valid"))), vec![]);
+    assert_eq!(
+        q(&|q| {
+            q.kind = Some(Kind::VideoFire);
+            q.sensor = Some(SensorId::new("cam-fire-01").expect("valid"));
+            q.bbox = Some(nantes);
+            q.from = Some(at(0));
+        }),
+        vec![d6.id, d0.id],
+        "filters combine"
+    );
+    assert_eq!(q(&|q| q.limit = 3), vec![d6.id, d5.id, d4.id], "the limit keeps the newest");
+    assert_eq!(
+        q(&|q| {
+            q.limit = 1;
+            q.kind = Some(Kind::VideoFire);
+        }),
+        vec![d6.id]
+    );
+}
+
+fn open_incidents_are_new_acknowledged_in_progress(s: &dyn Store) {
+    use IncidentState as S;
+    let all: Vec<Incident> = [S::New, S::Acknowledged, S::InProgress, S::Resolved, S::Closed]
+        .iter()
+        .enumerate()
+        .map(|(n, st)| inc(Priority::Medium, *st, "safety.fire", None, n as i64))
+        .collect();
+    upsert(s, &all.iter().collect::<Vec<_>>());
+    let mut open = s.open_incidents().expect("open incidents");
+    open.sort_by_key(|i| i.opened_at);
+    assert_eq!(open, all[..3].to_vec(), "new, acknowledged and in progress, whole");
+
+    let mut closing = all[2].clone();
+    closing.state = S::Resolved;
+    upsert(s, &[&closing]);
+    assert_eq!(
+        inc_ids(&s.open_incidents().expect("open")).into_iter().collect::<HashSet<_>>(),
+        HashSet::from([all[0].id, all[1].id])
+    );
+}
+
+fn unassigned_since_boundaries(s: &dyn Store) {
+    let i = inc(Priority::High, IncidentState::New, "safety.fire", None, 0);
+    let (e, a, b, c, d) = (det_at(-10), det_at(0), det_at(10), det_at(20), det_at(30));
+    let mut tx = s.begin().expect("begin");
+    tx.upsert_incident(&i).expect("upsert");
+    tx.insert_detections(&rows(&[&d, &a, &e, &b], None), received()).expect("insert");
+    tx.insert_detections(&rows(&[&c], Some(i.id)), received()).expect("insert linked");
+    tx.commit().expect("commit");
+
+    assert_eq!(s.unassigned_since(base()).expect("unassigned"), vec![a.clone(), b.clone(), d.clone()], "oldest first");
+    let ten = base() + Duration::seconds(10);
+    assert_eq!(s.unassigned_since(ten).expect("unassigned"), vec![b.clone(), d.clone()], "`since` is inclusive");
+    assert_eq!(s.unassigned_since(ten + Duration::nanoseconds(1)).expect("unassigned"), vec![d.clone()]);
+    assert_eq!(s.unassigned_since(base() + Duration::seconds(31)).expect("unassigned"), vec![]);
+
+    let mut tx = s.begin().expect("begin");
+    tx.set_incident(&[d.id], i.id).expect("link");
+    tx.commit().expect("commit");
+    assert_eq!(s.unassigned_since(base()).expect("unassigned"), vec![a, b], "a linked detection no longer waits");
+}
+
+fn counts(s: &dyn Store) {
+    use IncidentState as S;
+    assert_eq!(s.counts().expect("counts"), StoreCounts::default());
+    let ds: Vec<Detection> = (0..4).map(det_at).collect();
+    insert(s, &ds.iter().collect::<Vec<_>>(), None);
+    insert(s, &[&ds[0]], None);
+    let mut i1 = inc(Priority::High, S::New, "safety.fire", None, 0);
+    let i2 = inc(Priority::High, S::InProgress, "safety.fire", None, 1);
+    let i3 = inc(Priority::High, S::Closed, "safety.fire", None, 2);
+    upsert(s, &[&i1, &i2, &i3]);
+    assert_eq!(s.counts().expect("counts"), StoreCounts { detections: 4, incidents: 3, open_incidents: 2 });
+    i1.state = S::Resolved;
+    upsert(s, &[&i1]);
+    assert_eq!(s.counts().expect("counts"), StoreCounts { detections: 4, incidents: 3, open_incidents: 1 });
+}

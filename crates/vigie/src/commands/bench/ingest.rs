@@ -1,0 +1,292 @@
+//! `vigie bench ingest`: the hub in this process (embedded broker, SQLite, default rules),
+//! a synthetic city of 15 000 sensors, and a publisher in a separate process.
+//!
+//! 1. pass-through: publisher → embedded broker → a plain MQTT subscriber, as fast as acked;
+//! 2. ingest: publisher → hub (validated, fused, committed, then acknowledged), as fast as
+//!    acked, until at least `--window` detections sit in the fusion window;
+//! 3. latency: at half the measured ingest rate, probes every 50 ms, from publish to the
+//!    incident change on the live stream (`/api/v1/stream`).
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use vigie_hub::{Hub, HubOptions, MqttMode};
+use vigie_model::config::{Config, IngestConfig};
+use vigie_model::sensor::FieldOfView;
+use vigie_model::{Kind, Sensor, SensorId, SensorType};
+
+use super::publisher::{PROBE_LAT, PROBE_LON, PROBE_SENSOR, sensor_position};
+use super::{peak_rss_mb, percentile};
+
+#[derive(Args)]
+pub struct IngestArgs {
+    /// Seconds of each measured phase.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Detections the fusion window must hold when memory is read.
+    #[arg(long, default_value_t = 1_000_000)]
+    window: u64,
+    /// Publisher connections.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// A short run for CI: 2-second phases, a 20 000-detection window.
+    #[arg(long)]
+    smoke: bool,
+    /// Where the SQLite store goes (a fresh temporary folder by default).
+    #[arg(long)]
+    data: Option<std::path::PathBuf>,
+}
+
+const CAMERAS: usize = 10_000;
+const MICROPHONES: usize = 5_000;
+
+fn bench_config() -> Config {
+    let mut sensors = Vec::with_capacity(CAMERAS + MICROPHONES + 1);
+    let video = vec![Kind::VideoCrowdDensity, Kind::VideoCrowdMovement, Kind::VideoFire, Kind::VideoTamper];
+    for i in 0..CAMERAS {
+        let (lon, lat) = sensor_position(i, CAMERAS);
+        sensors.push(Sensor {
+            id: SensorId::new(format!("cam-{i:05}")).expect("valid id"),
+            sensor_type: SensorType::Camera,
+            name: format!("Caméra {i}"),
+            lon,
+            lat,
+            district: None,
+            analytics: video.clone(),
+            field_of_view: Some(FieldOfView { heading_deg: 90.0, fov_deg: 70.0, range_m: 60.0 }),
+        });
+    }
+    for i in 0..MICROPHONES {
+        let (lon, lat) = sensor_position(i, MICROPHONES);
+        sensors.push(Sensor {
+            id: SensorId::new(format!("mic-{i:05}")).expect("valid id"),
+            sensor_type: SensorType::Microphone,
+            name: format!("Microphone {i}"),
+            lon,
+            lat,
+            district: None,
+            analytics: vec![Kind::AudioImpulse, Kind::AudioGunshot],
+            field_of_view: None,
+        });
+    }
+    sensors.push(Sensor {
+        id: SensorId::new(PROBE_SENSOR).expect("valid id"),
+        sensor_type: SensorType::Camera,
+        name: "Latency probe".into(),
+        lon: PROBE_LON,
+        lat: PROBE_LAT,
+        district: None,
+        analytics: vec![Kind::VideoFire],
+        field_of_view: None,
+    });
+    Config::from_parts("bench".into(), vec![], IngestConfig::default(), sensors, Config::default_rules())
+}
+
+struct PublisherRun {
+    sent: u64,
+    acked: u64,
+    seconds: f64,
+    probes: Vec<(String, u128)>,
+}
+
+async fn run_publisher(mqtt: SocketAddr, extra: &[String]) -> anyhow::Result<PublisherRun> {
+    let exe = std::env::current_exe().context("cannot find the vigie binary")?;
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.args(["bench", "ingest-publisher", "--host", &mqtt.ip().to_string(), "--port", &mqtt.port().to_string()])
+        .args(["--cameras", &CAMERAS.to_string(), "--microphones", &MICROPHONES.to_string()])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().context("cannot start the publisher process")?;
+    let stdout = child.stdout.take().context("publisher stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut run = PublisherRun { sent: 0, acked: 0, seconds: 0.0, probes: vec![] };
+    while let Some(line) = lines.next_line().await? {
+        let mut parts = line.split_whitespace();
+        match parts.next() {
+            Some("probe") => {
+                if let (Some(id), Some(ns)) = (parts.next(), parts.next().and_then(|n| n.parse().ok())) {
+                    run.probes.push((id.to_owned(), ns));
+                }
+            }
+            Some("done") => {
+                for kv in parts {
+                    match kv.split_once('=') {
+                        Some(("sent", v)) => run.sent = v.parse().unwrap_or(0),
+                        Some(("acked", v)) => run.acked = v.parse().unwrap_or(0),
+                        Some(("seconds", v)) => run.seconds = v.parse().unwrap_or(0.0),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let status = child.wait().await?;
+    if !status.success() {
+        bail!("the publisher process failed: {status}");
+    }
+    Ok(run)
+}
+
+pub fn run(args: IngestArgs) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(bench(args))
+}
+
+async fn bench(args: IngestArgs) -> anyhow::Result<()> {
+    let (seconds, window) = if args.smoke { (2.0, 20_000) } else { (args.seconds, args.window) };
+    let tmp = std::env::temp_dir().join(format!("vigie-bench-ingest-{}", std::process::id()));
+    let data = args.data.clone().unwrap_or_else(|| tmp.clone());
+    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    let db = data.join("bench.db");
+    let _ = std::fs::remove_file(&db);
+    println!("bench ingest: {CAMERAS} cameras, {MICROPHONES} microphones, default rules, SQLite at {}", db.display());
+    let hub = Hub::start(HubOptions {
+        config: Arc::new(bench_config()),
+        http_listen: "127.0.0.1:0".parse()?,
+        store_url: db.display().to_string(),
+        mqtt: MqttMode::Embedded("127.0.0.1:0".parse()?),
+        clock: vigie_hub::ingest::system_clock(),
+    })
+    .await
+    .context("cannot start the hub")?;
+    let mqtt = hub.mqtt_addr.context("the embedded broker did not start")?;
+    let conns = args.connections.to_string();
+
+    // 1. Pass-through: the broker alone, to a plain subscriber.
+    let received = Arc::new(AtomicU64::new(0));
+    let mut opts = MqttOptions::new("bench-plain-subscriber", mqtt.ip().to_string(), mqtt.port());
+    opts.set_max_packet_size(1 << 20, 1 << 20);
+    opts.set_keep_alive(Duration::from_secs(30));
+    let (sub, mut sub_loop) = AsyncClient::new(opts, 10_000);
+    sub.subscribe("bench/passthrough/#", QoS::AtLeastOnce).await?;
+    let rx = received.clone();
+    tokio::spawn(async move {
+        while let Ok(ev) = sub_loop.poll().await {
+            if let Event::Incoming(Packet::Publish(_)) = ev {
+                rx.fetch_add(1, Relaxed);
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pt = run_publisher(
+        mqtt,
+        &["--passthrough".into(), "--seconds".into(), seconds.to_string(), "--connections".into(), conns.clone()],
+    )
+    .await?;
+    let wait_until = Instant::now() + Duration::from_secs(10);
+    while received.load(Relaxed) < pt.acked && Instant::now() < wait_until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let passthrough_per_s = received.load(Relaxed) as f64 / pt.seconds.max(1e-9);
+    println!(
+        "pass-through: {} published, {} delivered in {:.2} s → {:.0} msg/s",
+        pt.sent,
+        received.load(Relaxed),
+        pt.seconds,
+        passthrough_per_s
+    );
+    let _ = sub.disconnect().await;
+
+    // 2. Ingest at full speed, until the fusion window holds `window` detections.
+    let metrics = hub.ingest.metrics().clone();
+    let accepted_before = metrics.accepted.load(Relaxed);
+    let started = Instant::now();
+    let ing = run_publisher(
+        mqtt,
+        &[
+            "--seconds".into(),
+            (seconds * 30.0).to_string(),
+            "--max-messages".into(),
+            window.max(1).to_string(),
+            "--connections".into(),
+            conns.clone(),
+        ],
+    )
+    .await?;
+    let accepted = metrics.accepted.load(Relaxed) - accepted_before;
+    let ingest_secs = ing.seconds.max(1e-9);
+    let detections_per_s = accepted as f64 / ingest_secs;
+    let window_detections = metrics.fusion_pending.load(Relaxed) + metrics.fusion_joinable.load(Relaxed);
+    let peak_rss = peak_rss_mb();
+    println!(
+        "ingest: {} published, {} acknowledged, {accepted} committed in {:.2} s → {detections_per_s:.0} detections/s ({:.2} × pass-through); fusion window {} pending detections; peak RSS {peak_rss:.0} MiB",
+        ing.sent,
+        ing.acked,
+        ingest_secs,
+        detections_per_s / passthrough_per_s.max(1e-9),
+        metrics.fusion_pending.load(Relaxed),
+    );
+    if ing.acked != accepted + (metrics.duplicates.load(Relaxed)) {
+        println!("note: {} acknowledged vs {accepted} committed", ing.acked);
+    }
+    let _ = started;
+
+    // 3. Latency at half the measured rate, on the live stream.
+    let arrivals: super::sse::Arrivals = Default::default();
+    let follower = tokio::spawn(super::sse::follow(hub.http_addr, arrivals.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let half = (detections_per_s / 2.0).max(100.0) as u64;
+    let lat = run_publisher(
+        mqtt,
+        &[
+            "--seconds".into(),
+            seconds.to_string(),
+            "--rate".into(),
+            half.to_string(),
+            "--probe-ms".into(),
+            "50".into(),
+            "--connections".into(),
+            conns,
+        ],
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    follower.abort();
+    let arrivals = arrivals.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut latencies: Vec<f64> = lat
+        .probes
+        .iter()
+        .filter_map(|(id, sent)| arrivals.get(id).map(|got| (*got as f64 - *sent as f64) / 1e6))
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+    println!(
+        "latency at {half}/s: {} of {} probes seen on the live stream; p50 {p50:.1} ms, p99 {p99:.1} ms, max {:.1} ms",
+        latencies.len(),
+        lat.probes.len(),
+        latencies.last().copied().unwrap_or(f64::NAN)
+    );
+    if latencies.is_empty() {
+        bail!("no latency probe reached the live stream");
+    }
+    let peak_rss = peak_rss.max(peak_rss_mb());
+    hub.stop().await;
+    if args.data.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    let json = serde_json::json!({
+        "bench": "ingest",
+        "detections_per_s": detections_per_s.round(),
+        "passthrough_per_s": passthrough_per_s.round(),
+        "ratio_vs_passthrough": (detections_per_s / passthrough_per_s.max(1e-9) * 1000.0).round() / 1000.0,
+        "p50_ms": (p50 * 10.0).round() / 10.0,
+        "p99_ms": (p99 * 10.0).round() / 10.0,
+        "latency_rate_per_s": half,
+        "peak_rss_mb": peak_rss.round(),
+        "window_detections": window_detections,
+        "committed": accepted,
+        "smoke": args.smoke,
+    });
+    println!("{json}");
+    Ok(())
+}

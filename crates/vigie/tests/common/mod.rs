@@ -1,0 +1,82 @@
+//! Helpers for tests that drive the real `vigie` binary.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vigie_testkit::ChildGuard;
+
+/// A config with a few sensors, written into `dir`.
+pub fn write_config(dir: &Path) -> std::path::PathBuf {
+    let mut text = String::from("[hub]\nname = \"test\"\n");
+    for i in 0..8 {
+        text += &format!(
+            "[[sensors]]\nid = \"cam-{i}\"\ntype = \"camera\"\nname = \"Caméra {i}\"\nlon = {}\nlat = 47.2133\nanalytics = [\"video.crowd_density\", \"video.fire\"]\n",
+            -1.5592 + i as f64 * 0.01
+        );
+    }
+    let p = dir.join("vigie.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+pub fn detection_line(id: &str, sensor: &str, kind: &str) -> String {
+    let i: usize = sensor.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    format!(
+        r#"{{"id":"{id}","sensor":"{sensor}","kind":"{kind}","time":"{}","location":{{"lon":{},"lat":47.2133}},"confidence":0.8}}"#,
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        -1.5592 + i as f64 * 0.01
+    )
+}
+
+/// Starts `vigie` with `args`; stderr goes to `log`.
+pub fn spawn_vigie(args: &[String], log: &Path) -> ChildGuard {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(args)
+        .env("VIGIE_LOG", "info,rumqttc=warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start vigie");
+    ChildGuard::new(child)
+}
+
+/// One HTTP/1.1 request; returns (status, body). Errors are connection failures.
+pub fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp)?;
+    let text = String::from_utf8_lossy(&resp).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("no status line in {:?}", &text[..text.len().min(100)]),
+        )
+    })?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Waits until GET /api/v1/health answers 200.
+pub fn wait_healthy(addr: SocketAddr, timeout: Duration) {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if let Ok((200, _)) = http(addr, "GET", "/api/v1/health", b"") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the hub at {addr} did not become healthy within {timeout:?}");
+}
