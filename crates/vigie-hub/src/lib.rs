@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod demo;
+mod fasthash;
 pub mod fusion;
 pub mod ingest;
 pub mod live;

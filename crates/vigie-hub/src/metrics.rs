@@ -38,6 +38,7 @@ pub struct Metrics {
     pub batches: AtomicU64,
     pub batch_detections: AtomicU64,
     pub commit_micros: AtomicU64,
+    pub fusion_micros: AtomicU64,
     pub incidents_opened: AtomicU64,
     pub incident_updates: AtomicU64,
     pub actions: AtomicU64,
@@ -92,7 +93,12 @@ impl Metrics {
                 );
             }
         }
-        let counters: [(&str, &str, &AtomicU64); 9] = [
+        let counters: [(&str, &str, &AtomicU64); 10] = [
+            (
+                "vigie_fusion_micros_total",
+                "Time spent fusing detections into incidents, microseconds.",
+                &self.fusion_micros,
+            ),
             ("vigie_ingest_detections_accepted_total", "Detections committed to the store.", &self.accepted),
             (
                 "vigie_ingest_detections_duplicate_total",

@@ -7,10 +7,9 @@
 //! keeps its own grid whose cells are as wide as its distance, so a lookup touches 3×3
 //! cells whatever the number of detections in the window.
 
-mod fasthash;
 mod grid;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -18,7 +17,7 @@ use vigie_model::config::{Config, Rule};
 use vigie_model::geo::{haversine_m, metres_per_degree};
 use vigie_model::{Detection, DetectionId, Incident, IncidentId, IncidentState, Kind, SensorId};
 
-use fasthash::{FastMap, FastSet};
+use crate::fasthash::{FastMap, FastSet};
 use grid::{CellKey, Grid};
 
 /// What fusion did with one detection.
@@ -49,23 +48,59 @@ struct PendingEntry {
 #[derive(Default)]
 struct PendingCell {
     entries: VecDeque<PendingEntry>,
-    /// (sensor, entries) pairs; short: few sensors see one cell.
-    sensors: Vec<(u32, u32)>,
+    /// Per sensor with entries here: how many, and the bounding box of their positions.
+    /// Short (few sensors see one cell); lets a rule needing several sensors skip a cell
+    /// whose sensors are all too far.
+    sensors: Vec<SensorBox>,
+}
+
+#[derive(Clone, Copy)]
+struct SensorBox {
+    sensor: u32,
+    count: u32,
+    min_lon: f64,
+    max_lon: f64,
+    min_lat: f64,
+    max_lat: f64,
+}
+
+impl SensorBox {
+    /// Whether any point of the box may lie within `r_lon`/`r_lat` degrees of (lon, lat).
+    fn near(&self, lon: f64, lat: f64, r_lon: f64, r_lat: f64) -> bool {
+        lon + r_lon >= self.min_lon
+            && lon - r_lon <= self.max_lon
+            && lat + r_lat >= self.min_lat
+            && lat - r_lat <= self.max_lat
+    }
 }
 
 impl PendingCell {
     fn push(&mut self, e: PendingEntry) {
-        match self.sensors.iter_mut().find(|(s, _)| *s == e.sensor) {
-            Some((_, n)) => *n += 1,
-            None => self.sensors.push((e.sensor, 1)),
+        match self.sensors.iter_mut().find(|b| b.sensor == e.sensor) {
+            Some(b) => {
+                b.count += 1;
+                b.min_lon = b.min_lon.min(e.lon);
+                b.max_lon = b.max_lon.max(e.lon);
+                b.min_lat = b.min_lat.min(e.lat);
+                b.max_lat = b.max_lat.max(e.lat);
+            }
+            None => self.sensors.push(SensorBox {
+                sensor: e.sensor,
+                count: 1,
+                min_lon: e.lon,
+                max_lon: e.lon,
+                min_lat: e.lat,
+                max_lat: e.lat,
+            }),
         }
         self.entries.push_back(e);
     }
 
+    /// The box only grows while a sensor has entries here: a safe over-estimate.
     fn forget_sensor(&mut self, sensor: u32) {
-        if let Some(i) = self.sensors.iter().position(|(s, _)| *s == sensor) {
-            self.sensors[i].1 -= 1;
-            if self.sensors[i].1 == 0 {
+        if let Some(i) = self.sensors.iter().position(|b| b.sensor == sensor) {
+            self.sensors[i].count -= 1;
+            if self.sensors[i].count == 0 {
                 self.sensors.swap_remove(i);
             }
         }
@@ -130,7 +165,7 @@ pub struct Fusion {
     joinable: FastMap<IncidentId, Joinable>,
     join_grid: Grid,
     join_index: FastMap<CellKey, Vec<IncidentId>>,
-    sensors: HashMap<SensorId, u32>,
+    sensors: FastMap<SensorId, u32>,
     sensor_names: Vec<SensorId>,
     pending_total: usize,
     last_sweep_ns: i64,
@@ -162,7 +197,7 @@ impl Fusion {
             joinable: FastMap::default(),
             join_grid: Grid::new(JOIN_CELL_M),
             join_index: FastMap::default(),
-            sensors: HashMap::new(),
+            sensors: FastMap::default(),
             sensor_names: Vec::new(),
             pending_total: 0,
             last_sweep_ns: 0,
@@ -382,15 +417,19 @@ impl Fusion {
         if total < rule.min_detections as usize {
             return None;
         }
+        let (mx, my) = metres_per_degree(lat);
         if rule.min_sensors > 1 {
-            let mut sensors: Vec<u32> = cells.iter().flat_map(|c| c.sensors.iter().map(|(s, _)| *s)).collect();
+            let (r_lon, r_lat) = (rule.within_m / mx.max(1.0), rule.within_m / my);
+            let mut sensors: Vec<u32> = cells
+                .iter()
+                .flat_map(|c| c.sensors.iter().filter(|b| b.near(lon, lat, r_lon, r_lat)).map(|b| b.sensor))
+                .collect();
             sensors.sort_unstable();
             sensors.dedup();
             if sensors.len() < rule.min_sensors as usize {
                 return None;
             }
         }
-        let (mx, my) = metres_per_degree(lat);
         let mut members = Vec::new();
         let mut seen = FastSet::default();
         let mut sensors = FastSet::default();

@@ -104,6 +104,8 @@ pub trait Store: Send + Sync {
     /// Short name for logs and health: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     fn begin(&self) -> Result<Box<dyn WriteTx + '_>>;
+    /// Which of these ids are committed (read side: does not wait for the writer).
+    fn stored(&self, ids: &[DetectionId]) -> Result<HashSet<DetectionId>>;
     fn detections(&self, q: &DetectionQuery) -> Result<Vec<StoredDetection>>;
     fn detection(&self, id: DetectionId) -> Result<Option<StoredDetection>>;
     fn incidents(&self, q: &IncidentQuery) -> Result<Vec<Incident>>;
@@ -175,6 +177,9 @@ pub(crate) fn detection_from_row(
     })
 }
 
-pub(crate) fn evidence_json(d: &Detection) -> String {
-    serde_json::to_string(&d.evidence).unwrap_or_else(|_| "[]".into())
+pub(crate) fn evidence_json(d: &Detection) -> std::borrow::Cow<'static, str> {
+    if d.evidence.is_empty() {
+        return std::borrow::Cow::Borrowed("[]");
+    }
+    std::borrow::Cow::Owned(serde_json::to_string(&d.evidence).unwrap_or_else(|_| "[]".into()))
 }

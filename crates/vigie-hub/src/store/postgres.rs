@@ -269,6 +269,15 @@ impl super::Store for PostgresStore {
         Ok(Box::new(PgTx { client, done: false }))
     }
 
+    fn stored(&self, ids: &[DetectionId]) -> Result<HashSet<DetectionId>> {
+        let keys: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        let rows =
+            self.reader().query("SELECT id FROM detections WHERE id = ANY($1)", &[&keys]).map_err(err("lookup"))?;
+        rows.iter()
+            .map(|r| DetectionId::parse(r.get::<_, &str>(0)).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+
     fn detections(&self, q: &DetectionQuery) -> Result<Vec<StoredDetection>> {
         let mut sql = format!("SELECT {DETECTION_COLS} FROM detections WHERE true");
         let mut args: Vec<Param> = Vec::new();

@@ -89,10 +89,14 @@ impl WriteTx for SqliteTx<'_> {
             )
             .map_err(err("prepare insert"))?;
         let received = ms(received_at);
+        let mut id = String::with_capacity(26);
         for r in rows {
             let d = r.detection;
+            id.clear();
+            use std::fmt::Write;
+            let _ = write!(id, "{}", d.id);
             stmt.execute(params![
-                d.id.to_string(),
+                id,
                 d.sensor.as_str(),
                 d.kind.as_str(),
                 ns(d.time),
@@ -318,6 +322,22 @@ impl super::Store for SqliteStore {
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         conn.execute_batch("BEGIN IMMEDIATE").map_err(err("begin"))?;
         Ok(Box::new(SqliteTx { conn, done: false }))
+    }
+
+    fn stored(&self, ids: &[DetectionId]) -> Result<HashSet<DetectionId>> {
+        let conn = self.reader();
+        let mut found = HashSet::new();
+        let mut stmt = conn.prepare_cached("SELECT 1 FROM detections WHERE id = ?1").map_err(err("prepare lookup"))?;
+        let mut key = String::with_capacity(26);
+        for id in ids {
+            key.clear();
+            use std::fmt::Write;
+            let _ = write!(key, "{id}");
+            if stmt.exists([&key]).map_err(err("lookup detection"))? {
+                found.insert(*id);
+            }
+        }
+        Ok(found)
     }
 
     fn detections(&self, q: &DetectionQuery) -> Result<Vec<StoredDetection>> {

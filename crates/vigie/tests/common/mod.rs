@@ -80,3 +80,81 @@ pub fn wait_healthy(addr: SocketAddr, timeout: Duration) {
     }
     panic!("the hub at {addr} did not become healthy within {timeout:?}");
 }
+
+/// A fresh folder under the system's temporary folder, removed when dropped.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let d = std::env::temp_dir().join(format!("vigie-{tag}-{}-{}", std::process::id(), ulid::Ulid::new()));
+        std::fs::create_dir_all(&d).unwrap();
+        TempDir(d)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What a finished `vigie` run left: its exit code and its output.
+#[derive(Debug)]
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The `vigie` command, run in `cwd` (so that no ./vigie.toml is picked up by chance), with
+/// the environment variables that would change its defaults removed.
+pub fn vigie_command(args: &[&str], cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigie"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_remove("VIGIE_DATA")
+        .env_remove("VIGIE_STORE")
+        .env("VIGIE_LOG", "warn")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `vigie` to its end; panics (after killing it) if it is still running after `timeout`.
+pub fn run_vigie(args: &[&str], cwd: &Path, timeout: Duration) -> Finished {
+    let child = vigie_command(args, cwd).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start vigie");
+    let mut child = ChildGuard::new(child);
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let end = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= end {
+            child.kill9();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let finished = Finished {
+        code: status.and_then(|s| s.code()),
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    };
+    assert!(status.is_some(), "vigie {args:?} still ran after {timeout:?}: {finished:#?}");
+    finished
+}

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use vigie_hub::{Hub, HubOptions, MqttMode};
 use vigie_model::config::{Config, IngestConfig};
@@ -137,6 +136,71 @@ async fn run_publisher(mqtt: SocketAddr, extra: &[String]) -> anyhow::Result<Pub
     Ok(run)
 }
 
+/// CPU seconds used so far by this process (all threads).
+fn process_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    if f.len() > 13 { (f[10] + f[11]) / 100.0 } else { 0.0 }
+}
+
+/// CPU seconds used so far by this process's thread named `name` (Linux; 0 elsewhere).
+fn thread_cpu_secs(name: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0.0 };
+    for t in tasks.flatten() {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        if comm.trim() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        // After the parenthesised name and the state letter (dropped: not a number), utime and
+        // stime are the 11th and 12th numbers.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<f64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        if f.len() > 13 {
+            return (f[10] + f[11]) / 100.0;
+        }
+    }
+    0.0
+}
+
+/// A plain MQTT subscriber (QoS 1, acknowledging each message), counting what it receives:
+/// the other end of the pass-through measurement.
+async fn plain_subscriber(mqtt: SocketAddr, received: Arc<AtomicU64>) -> anyhow::Result<()> {
+    use bytes::BytesMut;
+    use rumqttc::mqttbytes::QoS;
+    use rumqttc::mqttbytes::v4::{Packet, PubAck, Subscribe};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = super::publisher::connect_raw(&mqtt.ip().to_string(), mqtt.port(), "bench-plain-subscriber").await?;
+    let (mut rd, mut wr) = s.into_split();
+    let mut out = BytesMut::new();
+    let mut sub = Subscribe::new("bench/passthrough/#", QoS::AtLeastOnce);
+    sub.pkid = 1;
+    Packet::Subscribe(sub).write(&mut out, 1 << 20).map_err(|e| anyhow::anyhow!("encode SUBSCRIBE: {e:?}"))?;
+    wr.write_all(&out).await?;
+    out.clear();
+    let mut rbuf = BytesMut::with_capacity(256 * 1024);
+    loop {
+        match Packet::read(&mut rbuf, 1 << 20) {
+            Ok(Packet::Publish(p)) => {
+                received.fetch_add(1, Relaxed);
+                let _ = PubAck::new(p.pkid).write(&mut out);
+            }
+            Ok(_) => {}
+            Err(rumqttc::mqttbytes::Error::InsufficientBytes(_)) => {
+                if !out.is_empty() {
+                    wr.write_all(&out).await?;
+                    out.clear();
+                }
+                if rd.read_buf(&mut rbuf).await? == 0 {
+                    return Ok(());
+                }
+            }
+            Err(e) => anyhow::bail!("bad packet: {e:?}"),
+        }
+    }
+}
+
 pub fn run(args: IngestArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(bench(args))
@@ -164,19 +228,7 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
 
     // 1. Pass-through: the broker alone, to a plain subscriber.
     let received = Arc::new(AtomicU64::new(0));
-    let mut opts = MqttOptions::new("bench-plain-subscriber", mqtt.ip().to_string(), mqtt.port());
-    opts.set_max_packet_size(1 << 20, 1 << 20);
-    opts.set_keep_alive(Duration::from_secs(30));
-    let (sub, mut sub_loop) = AsyncClient::new(opts, 10_000);
-    sub.subscribe("bench/passthrough/#", QoS::AtLeastOnce).await?;
-    let rx = received.clone();
-    tokio::spawn(async move {
-        while let Ok(ev) = sub_loop.poll().await {
-            if let Event::Incoming(Packet::Publish(_)) = ev {
-                rx.fetch_add(1, Relaxed);
-            }
-        }
-    });
+    let subscriber = tokio::spawn(plain_subscriber(mqtt, received.clone()));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let pt = run_publisher(
         mqtt,
@@ -195,11 +247,13 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
         pt.seconds,
         passthrough_per_s
     );
-    let _ = sub.disconnect().await;
+    subscriber.abort();
 
     // 2. Ingest at full speed, until the fusion window holds `window` detections.
     let metrics = hub.ingest.metrics().clone();
     let accepted_before = metrics.accepted.load(Relaxed);
+    let writer_cpu_before = thread_cpu_secs("vigie-writer");
+    let hub_cpu_before = process_cpu_secs();
     let started = Instant::now();
     let ing = run_publisher(
         mqtt,
@@ -214,6 +268,17 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
     )
     .await?;
     let accepted = metrics.accepted.load(Relaxed) - accepted_before;
+    let writer_cpu = thread_cpu_secs("vigie-writer") - writer_cpu_before;
+    let hub_cpu = process_cpu_secs() - hub_cpu_before;
+    let batches = metrics.batches.load(Relaxed).max(1);
+    println!(
+        "writer: {batches} batches, mean {:.0} detections, {:.1} µs/detection wall, of which fusion {:.1} µs; writer CPU {:.1} µs/detection; hub process CPU {:.1} µs/detection",
+        metrics.batch_detections.load(Relaxed) as f64 / batches as f64,
+        metrics.commit_micros.load(Relaxed) as f64 / accepted.max(1) as f64,
+        metrics.fusion_micros.load(Relaxed) as f64 / accepted.max(1) as f64,
+        writer_cpu * 1e6 / accepted.max(1) as f64,
+        hub_cpu * 1e6 / accepted.max(1) as f64,
+    );
     let ingest_secs = ing.seconds.max(1e-9);
     let detections_per_s = accepted as f64 / ingest_secs;
     let window_detections = metrics.fusion_pending.load(Relaxed) + metrics.fusion_joinable.load(Relaxed);

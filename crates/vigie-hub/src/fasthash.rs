@@ -1,6 +1,7 @@
-//! A fast hasher for fusion's small keys (grid cells, ULIDs, sensor indices). SipHash
-//! resists flooding from untrusted keys; these keys come from the hub's own grid and from
-//! ULIDs already validated, and fusion hashes several per detection.
+//! A fast hasher for the hot path's small keys (grid cells, ULIDs, sensor indices).
+//! SipHash resists flooding from chosen keys; these come from the hub's own grid and from
+//! ULIDs (whose random half a producer could choose, but a flood only slows its own
+//! batch), and fusion hashes several per detection.
 
 use std::hash::{BuildHasherDefault, Hasher};
 
