@@ -66,6 +66,8 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
+    /// `extra`: (name, help, value) of other parts' figures; names ending in `_total` are
+    /// counters, the others gauges.
     pub fn render(&self, extra: &[(&str, &str, u64)]) -> String {
         let mut out = String::with_capacity(8192);
         out.push_str("# HELP vigie_ingest_detections_received_total Detections received, by transport.\n");
@@ -136,7 +138,8 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}", v.load(Relaxed));
         }
         for (name, help, v) in extra {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+            let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         }
         out
     }

@@ -279,7 +279,7 @@ pub struct IncidentEvent {
     pub at: DateTime<Utc>,
     /// `hub` for automatic changes, else the operator's name.
     pub actor: String,
-    /// `opened`, `detection_added`, or an [`IncidentAction`] name.
+    /// `opened` and `upgraded` (by the hub), or an [`IncidentAction`] name.
     pub action: String,
     pub from_state: IncidentState,
     pub to_state: IncidentState,

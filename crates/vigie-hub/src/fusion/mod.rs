@@ -250,8 +250,10 @@ impl Fusion {
     /// An operator changed an incident: keep the copy in step, or stop joining it.
     pub fn incident_changed(&mut self, incident: &Incident) {
         if incident.state.is_open() {
-            if let Some(j) = self.joinable.get_mut(&incident.id) {
-                j.incident = incident.clone();
+            match self.joinable.get_mut(&incident.id) {
+                Some(j) => j.incident = incident.clone(),
+                // Reopened: it takes detections again.
+                None => self.restore_incident(incident.clone()),
             }
         } else {
             self.forget(incident.id);

@@ -178,7 +178,12 @@ impl Ingest {
         if !sensor.runs(d.kind) {
             return Err(Refusal::new(
                 RefusalReason::AnalyticNotConfigured,
-                format!("sensor {} does not run {} (its analytics: {:?})", d.sensor, d.kind, sensor.analytics),
+                format!(
+                    "sensor {} does not run {} (its analytics: {})",
+                    d.sensor,
+                    d.kind,
+                    sensor.analytics.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                ),
             ));
         }
         Ok(d)

@@ -121,10 +121,9 @@ pub fn start_external(broker: ExternalBroker, ingest: Ingest) -> ExternalClient 
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     backoff = Duration::from_millis(200);
                     tracing::info!(host = %broker.host, port = broker.port, session_present = ack.session_present, "connected to the external MQTT broker");
-                    if !ack.session_present {
-                        let _ = sub_client.subscribe(detections.clone(), QoS::AtLeastOnce).await;
-                        let _ = sub_client.subscribe(status.clone(), QoS::AtLeastOnce).await;
-                    }
+                    // Subscribing again is harmless, and picks up a changed share group.
+                    let _ = sub_client.subscribe(detections.clone(), QoS::AtLeastOnce).await;
+                    let _ = sub_client.subscribe(status.clone(), QoS::AtLeastOnce).await;
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     if p.topic.starts_with(DETECTION_TOPIC_PREFIX) {

@@ -114,10 +114,13 @@ fn check_sensor(s: &SensorFile, err: &ErrAt<'_>) -> Result<Sensor, ConfigError> 
                     return Err(err(h.span(), format!("sensor {id}: heading_deg must be within 0..360")));
                 }
                 if !(*f.get_ref() > 0.0 && *f.get_ref() <= 360.0) {
-                    return Err(err(f.span(), format!("sensor {id}: fov_deg must be within 0..=360")));
+                    return Err(err(f.span(), format!("sensor {id}: fov_deg must be more than 0 and at most 360")));
                 }
                 if !(*r.get_ref() > 0.0 && *r.get_ref() <= 5000.0) {
-                    return Err(err(r.span(), format!("sensor {id}: range_m must be within 0..=5000")));
+                    return Err(err(
+                        r.span(),
+                        format!("sensor {id}: range_m must be more than 0 and at most 5000 metres"),
+                    ));
                 }
                 Some(FieldOfView { heading_deg: *h.get_ref(), fov_deg: *f.get_ref(), range_m: *r.get_ref() })
             }
@@ -193,7 +196,10 @@ fn check_rules(rules: &[Spanned<RuleFile>], err: &ErrAt<'_>) -> Result<Vec<Rule>
         };
         let within_m = *r.within_m.get_ref();
         if !(within_m > 0.0 && within_m <= 50_000.0) {
-            return Err(err(r.within_m.span(), format!("rule {id}: within_m must be within 0..=50000 metres")));
+            return Err(err(
+                r.within_m.span(),
+                format!("rule {id}: within_m must be more than 0 and at most 50000 metres"),
+            ));
         }
         let window_secs = *r.window_secs.get_ref();
         if !(1..=86_400).contains(&window_secs) {

@@ -56,6 +56,17 @@ fn free_if_taken(addr: SocketAddr) -> SocketAddr {
     }
 }
 
+/// Ctrl-C (SIGINT) or SIGTERM (service managers).
+async fn wait_for_stop() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("cannot wait for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     rt.block_on(up(args))
@@ -96,6 +107,9 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
             mqtt_listen = free_if_taken(mqtt_listen);
         }
     }
+    if args.demo && (args.no_mqtt || args.mqtt_broker.is_some()) {
+        return Err(UsageError("--demo replays over the embedded broker; drop --no-mqtt/--mqtt-broker".into()).into());
+    }
     let mqtt = if args.no_mqtt {
         MqttMode::Off
     } else if let Some(url) = &args.mqtt_broker {
@@ -133,11 +147,20 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     let store_desc = if store_url.starts_with("postgres") { "postgresql".to_owned() } else { store_url.clone() };
     println!("Vigie hub — {}", config.hub_name);
-    println!("  console and API  http://{}/  (health: /api/v1/health, OpenAPI: /api/v1/openapi.json)", hub.http_addr);
+    println!(
+        "  API              http://{}/api/v1/  (health: /api/v1/health, OpenAPI: /api/v1/openapi.json, live: /api/v1/stream)",
+        hub.http_addr
+    );
     match hub.mqtt_addr {
         Some(a) => println!("  MQTT (embedded)  mqtt://{a}  — publish detections on vigie/v1/detections/{{sensor}}"),
         None if args.no_mqtt => println!("  MQTT             off"),
-        None => println!("  MQTT (external)  {}", args.mqtt_broker.as_deref().unwrap_or("")),
+        None => match &args.mqtt_broker {
+            Some(url) => match ExternalBroker::parse(url) {
+                Ok(b) => println!("  MQTT (external)  mqtt://{}:{} as {}", b.host, b.port, args.mqtt_client_id),
+                Err(_) => println!("  MQTT (external)"),
+            },
+            None => println!("  MQTT             off"),
+        },
     }
     println!("  store            {store_desc}");
     println!("  sensors {}, rules {}, districts {}", config.sensors.len(), config.rules.len(), config.districts.len());
@@ -147,9 +170,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
 
     if args.demo {
         let Some(mqtt) = hub.mqtt_addr else {
-            return Err(
-                UsageError("--demo replays over the embedded broker; drop --no-mqtt/--mqtt-broker".into()).into()
-            );
+            return Err(anyhow::anyhow!("the embedded broker did not start"));
         };
         let replay = vigie_hub::demo::Replay::new(config.clone(), ulid::Ulid::new().random() as u64);
         tokio::spawn(replay.run(mqtt.ip().to_string(), mqtt.port()));
@@ -158,7 +179,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         );
     }
     println!("Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    wait_for_stop().await?;
     println!("stopping");
     hub.stop().await;
     Ok(())
