@@ -19,6 +19,11 @@ pub const MAX_DETECTION_BYTES: usize = 64 * 1024;
 pub const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
 pub const MAX_EVIDENCE_ITEMS: usize = 16;
 pub const MAX_UNCERTAINTY_M: f64 = 100_000.0;
+/// Deepest nesting of arrays and objects inside `attributes`.
+pub const MAX_ATTRIBUTES_DEPTH: usize = 16;
+/// Bounds given to [`TimeBounds::new`] are capped here (a century) so no date arithmetic
+/// can overflow.
+const MAX_BOUND_SECS: u64 = 100 * 366 * 86_400;
 
 /// Where an event is, in WGS 84, with an optional uncertainty radius.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -79,8 +84,8 @@ impl TimeBounds {
     pub fn new(now: DateTime<Utc>, max_future_skew_secs: u64, max_age_secs: u64) -> Self {
         TimeBounds {
             now,
-            max_future_skew: Duration::seconds(max_future_skew_secs.min(i64::MAX as u64 / 1000) as i64),
-            max_age: Duration::seconds(max_age_secs.min(i64::MAX as u64 / 1000) as i64),
+            max_future_skew: Duration::seconds(max_future_skew_secs.min(MAX_BOUND_SECS) as i64),
+            max_age: Duration::seconds(max_age_secs.min(MAX_BOUND_SECS) as i64),
         }
     }
 }
@@ -162,6 +167,12 @@ fn check(w: Wire<'_>, bounds: &TimeBounds) -> Result<Detection, Refusal> {
             if !raw.get().starts_with('{') {
                 return Err(Refusal::new(R::InvalidAttributes, "attributes must be a JSON object"));
             }
+            if json_depth(raw.get()) > MAX_ATTRIBUTES_DEPTH {
+                return Err(Refusal::new(
+                    R::InvalidAttributes,
+                    format!("attributes nest deeper than {MAX_ATTRIBUTES_DEPTH} levels"),
+                ));
+            }
             if raw.get().len() > MAX_ATTRIBUTES_BYTES {
                 return Err(Refusal::new(
                     R::InvalidAttributes,
@@ -190,6 +201,33 @@ fn check(w: Wire<'_>, bounds: &TimeBounds) -> Result<Detection, Refusal> {
         attributes,
         evidence: w.evidence,
     })
+}
+
+/// Deepest nesting of arrays and objects in valid JSON text (brackets inside strings
+/// do not count).
+fn json_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Ranges of a location; `Err` names the faulty coordinate.
@@ -310,6 +348,15 @@ mod tests {
         assert_eq!(reason(&with("evidence.0.uri", "\"file:///etc/passwd\"")), R::InvalidEvidence);
         assert_eq!(reason(&with("evidence.0.sha256", "\"ABC\"")), R::InvalidEvidence);
         assert_eq!(reason(&" ".repeat(MAX_DETECTION_BYTES + 1)), R::TooLarge);
+        let deep = format!("{}1{}", "[".repeat(20), "]".repeat(20));
+        assert_eq!(reason(&with("attributes", &format!("{{\"a\":{deep}}}"))), R::InvalidAttributes);
+        assert!(decode(with("attributes", r#"{"a":"[[[[[[[[[[[[[[[[[[[[[[[[["}"#).as_bytes(), &bounds()).is_ok());
+    }
+
+    #[test]
+    fn absurd_time_bounds_do_not_overflow() {
+        let b = TimeBounds::new(chrono::Utc::now(), u64::MAX, u64::MAX);
+        assert!(decode(GOOD.as_bytes(), &b).is_ok());
     }
 
     #[test]

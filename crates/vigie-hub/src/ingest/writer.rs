@@ -361,9 +361,8 @@ impl StoreStage {
         for (incident, ids) in &p.relink {
             tx.set_incident(ids, *incident)?;
         }
-        for (incident, _, _) in &p.incidents {
-            tx.upsert_incident(incident)?;
-        }
+        let incidents: Vec<&Incident> = p.incidents.iter().map(|(i, _, _)| i).collect();
+        tx.upsert_incidents(&incidents)?;
         for e in &p.events {
             tx.append_event(e)?;
         }

@@ -95,6 +95,10 @@ pub trait WriteTx {
     /// Puts already-stored detections into an incident (they were waiting for partners).
     fn set_incident(&mut self, ids: &[DetectionId], incident: IncidentId) -> Result<()>;
     fn upsert_incident(&mut self, incident: &Incident) -> Result<()>;
+    /// Several at once; backends with round trips write them in one statement.
+    fn upsert_incidents(&mut self, incidents: &[&Incident]) -> Result<()> {
+        incidents.iter().try_for_each(|i| self.upsert_incident(i))
+    }
     fn append_event(&mut self, event: &IncidentEvent) -> Result<()>;
     fn commit(self: Box<Self>) -> Result<()>;
 }

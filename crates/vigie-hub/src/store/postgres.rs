@@ -135,11 +135,47 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn upsert_incident(&mut self, i: &Incident) -> Result<()> {
+        self.upsert_incidents(&[i])
+    }
+
+    fn upsert_incidents(&mut self, incidents: &[&Incident]) -> Result<()> {
+        if incidents.is_empty() {
+            return Ok(());
+        }
+        // A batch may change one incident twice (detections, then an action): keep the last.
+        let mut last: std::collections::HashMap<IncidentId, &Incident> = std::collections::HashMap::new();
+        for i in incidents {
+            last.insert(i.id, i);
+        }
+        let rows: Vec<&Incident> = last.into_values().collect();
+        let col = |f: &dyn Fn(&Incident) -> String| rows.iter().map(|i| f(i)).collect::<Vec<String>>();
+        let id = col(&|i| i.id.to_string());
+        let rule = col(&|i| i.rule.clone());
+        let itype = col(&|i| i.incident_type.clone());
+        let title = col(&|i| i.title.clone());
+        let state = col(&|i| i.state.as_str().to_owned());
+        let sensors = col(&|i| serde_json::to_string(&i.sensors).unwrap_or_default());
+        let kinds = col(&|i| serde_json::to_string(&i.kinds).unwrap_or_default());
+        let priority: Vec<i64> = rows.iter().map(|i| i64::from(i.priority.rank())).collect();
+        let district: Vec<Option<String>> = rows.iter().map(|i| i.district.clone()).collect();
+        let lon: Vec<f64> = rows.iter().map(|i| i.lon).collect();
+        let lat: Vec<f64> = rows.iter().map(|i| i.lat).collect();
+        let radius: Vec<f64> = rows.iter().map(|i| i.radius_m).collect();
+        let opened: Vec<i64> = rows.iter().map(|i| ms(i.opened_at)).collect();
+        let updated: Vec<i64> = rows.iter().map(|i| ms(i.updated_at)).collect();
+        let first: Vec<i64> = rows.iter().map(|i| ms(i.first_seen)).collect();
+        let lastms: Vec<i64> = rows.iter().map(|i| ms(i.last_seen)).collect();
+        let count: Vec<i64> = rows.iter().map(|i| i64::from(i.detection_count)).collect();
+        let assignee: Vec<Option<String>> = rows.iter().map(|i| i.assignee.clone()).collect();
+        let outcome: Vec<Option<&str>> = rows.iter().map(|i| i.outcome.map(|o| o.as_str())).collect();
+        let version: Vec<i64> = rows.iter().map(|i| i.version as i64).collect();
         self.client
             .execute(
                 "INSERT INTO incidents (id, rule, incident_type, title, priority, state, district, lon, lat, radius_m, \
                  opened_ms, updated_ms, first_ms, last_ms, detection_count, sensors, kinds, assignee, outcome, version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], \
+                 $7::text[], $8::float8[], $9::float8[], $10::float8[], $11::bigint[], $12::bigint[], $13::bigint[], \
+                 $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[]) \
                  ON CONFLICT (id) DO UPDATE SET rule = excluded.rule, incident_type = excluded.incident_type, \
                  title = excluded.title, priority = excluded.priority, state = excluded.state, \
                  district = excluded.district, lon = excluded.lon, lat = excluded.lat, radius_m = excluded.radius_m, \
@@ -147,29 +183,11 @@ impl WriteTx for PgTx<'_> {
                  detection_count = excluded.detection_count, sensors = excluded.sensors, kinds = excluded.kinds, \
                  assignee = excluded.assignee, outcome = excluded.outcome, version = excluded.version",
                 &[
-                    &i.id.to_string(),
-                    &i.rule,
-                    &i.incident_type,
-                    &i.title,
-                    &i64::from(i.priority.rank()),
-                    &i.state.as_str(),
-                    &i.district,
-                    &i.lon,
-                    &i.lat,
-                    &i.radius_m,
-                    &ms(i.opened_at),
-                    &ms(i.updated_at),
-                    &ms(i.first_seen),
-                    &ms(i.last_seen),
-                    &i64::from(i.detection_count),
-                    &serde_json::to_string(&i.sensors).unwrap_or_default(),
-                    &serde_json::to_string(&i.kinds).unwrap_or_default(),
-                    &i.assignee,
-                    &i.outcome.map(|o| o.as_str()),
-                    &(i.version as i64),
+                    &id, &rule, &itype, &title, &priority, &state, &district, &lon, &lat, &radius, &opened, &updated,
+                    &first, &lastms, &count, &sensors, &kinds, &assignee, &outcome, &version,
                 ],
             )
-            .map_err(err("upsert incident"))?;
+            .map_err(err("upsert incidents"))?;
         Ok(())
     }
 

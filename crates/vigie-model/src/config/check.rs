@@ -13,6 +13,24 @@ use crate::kind::Kind;
 use crate::sensor::{FieldOfView, Sensor, SensorType};
 
 const MAX_FUTURE_SKEW_SECS: u64 = 3600;
+/// A districts file larger than this is refused (a city's districts fit in a few MB).
+const MAX_GEOJSON_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a text file, refusing more than `limit` bytes (a wrong path such as a device must
+/// not hang the check).
+fn read_bounded(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let mut text = String::new();
+    file.take(limit + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {limit} bytes")));
+    }
+    Ok(text)
+}
 const MAX_AGE_SECS: u64 = 31 * 86_400;
 
 pub(super) fn check(text: &str, path: &Path, base: Option<&Path>) -> Result<Config, ConfigError> {
@@ -23,7 +41,7 @@ pub(super) fn check(text: &str, path: &Path, base: Option<&Path>) -> Result<Conf
         None => vec![],
         Some(rel) => {
             let p = base.map(|b| b.join(rel.get_ref())).unwrap_or_else(|| rel.get_ref().into());
-            let geo = std::fs::read_to_string(&p)
+            let geo = read_bounded(&p, MAX_GEOJSON_BYTES)
                 .map_err(|e| err(rel.span(), format!("cannot read districts {}: {e}", p.display())))?;
             let zones =
                 zones_from_geojson(&geo).map_err(|e| err(rel.span(), format!("districts {}: {e}", p.display())))?;

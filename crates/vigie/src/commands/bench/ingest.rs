@@ -41,6 +41,10 @@ pub struct IngestArgs {
     /// Where the SQLite store goes (a fresh temporary folder by default).
     #[arg(long)]
     data: Option<std::path::PathBuf>,
+    /// Measure another store instead, e.g. postgres://user@host/db (its detections and
+    /// incidents tables are emptied first: use a database of its own).
+    #[arg(long)]
+    store: Option<String>,
 }
 
 const CAMERAS: usize = 10_000;
@@ -164,6 +168,21 @@ fn thread_cpu_secs(name: &str) -> f64 {
     0.0
 }
 
+/// Empties the bench's tables in a store given by URL, so runs start alike.
+async fn empty_store(url: &str) -> anyhow::Result<()> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        // Opening creates the schema when missing.
+        drop(vigie_hub::store::open(&url).context("cannot open the store")?);
+        if url.starts_with("postgres") {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).context("cannot connect to PostgreSQL")?;
+            c.batch_execute("TRUNCATE detections, incidents, incident_events").context("cannot empty the tables")?;
+        }
+        Ok(())
+    })
+    .await?
+}
+
 /// A plain MQTT subscriber (QoS 1, acknowledging each message), counting what it receives:
 /// the other end of the pass-through measurement.
 async fn plain_subscriber(mqtt: SocketAddr, received: Arc<AtomicU64>) -> anyhow::Result<()> {
@@ -213,11 +232,19 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
     let db = data.join("bench.db");
     let _ = std::fs::remove_file(&db);
-    println!("bench ingest: {CAMERAS} cameras, {MICROPHONES} microphones, default rules, SQLite at {}", db.display());
+    let store_url = match &args.store {
+        Some(url) => {
+            empty_store(url).await?;
+            url.clone()
+        }
+        None => db.display().to_string(),
+    };
+    let store_name = if args.store.is_some() { "PostgreSQL".to_owned() } else { format!("SQLite at {}", db.display()) };
+    println!("bench ingest: {CAMERAS} cameras, {MICROPHONES} microphones, default rules, {store_name}");
     let hub = Hub::start(HubOptions {
         config: Arc::new(bench_config()),
         http_listen: "127.0.0.1:0".parse()?,
-        store_url: db.display().to_string(),
+        store_url,
         mqtt: MqttMode::Embedded("127.0.0.1:0".parse()?),
         clock: vigie_hub::ingest::system_clock(),
     })
@@ -350,6 +377,7 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
         "peak_rss_mb": peak_rss.round(),
         "window_detections": window_detections,
         "committed": accepted,
+        "store": if args.store.is_some() { "postgres" } else { "sqlite" },
         "smoke": args.smoke,
     });
     println!("{json}");
