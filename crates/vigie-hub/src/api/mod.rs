@@ -1,6 +1,7 @@
-//! The REST API under `/api/v1`, the live stream, `/metrics`: thin axum handlers over
-//! ingest and the store. One error type maps to HTTP statuses (`error.rs`).
+//! The REST API under `/api/v1`, the live stream, `/metrics`, the console (`/`, `/report`,
+//! `/assets/…`): thin axum handlers over ingest and the store. One error type maps to HTTP statuses (`error.rs`).
 
+mod console;
 mod detections;
 mod error;
 mod incidents;
@@ -52,6 +53,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/incidents/{id}/notes"),
     ("get", "/api/v1/stream"),
     ("get", "/metrics"),
+    ("get", "/api/v1/basemap"),
+    ("get", "/api/v1/stats/precision"),
+    ("get", "/"),
+    ("get", "/report"),
+    ("get", "/assets/{file}"),
 ];
 
 pub fn router(state: AppState) -> Router {
@@ -70,6 +76,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/incidents/{id}/notes", post(incidents::note))
         .route("/api/v1/stream", get(stream::sse))
         .route("/metrics", get(system::metrics))
+        .route("/api/v1/basemap", get(console::basemap))
+        .route("/api/v1/stats/precision", get(console::precision))
+        .route("/", get(console::index))
+        .route("/report", get(console::report))
+        .route("/assets/{file}", get(console::asset))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

@@ -32,8 +32,9 @@ pub struct IngestArgs {
     /// Detections the fusion window must hold when memory is read.
     #[arg(long, default_value_t = 1_000_000)]
     window: u64,
-    /// Publisher connections.
-    #[arg(long, default_value_t = 4)]
+    /// Publisher connections, each with up to 1000 detections awaiting acknowledgement
+    /// (15 000 cameras would have many more in flight).
+    #[arg(long, default_value_t = 8)]
     connections: usize,
     /// A short run for CI: 2-second phases, a 20 000-detection window.
     #[arg(long)]
@@ -41,6 +42,11 @@ pub struct IngestArgs {
     /// Where the SQLite store goes (a fresh temporary folder by default).
     #[arg(long)]
     data: Option<std::path::PathBuf>,
+    /// Run through a Mosquitto started for the run (the hub consumes it as an external
+    /// broker, with a persistent session and acknowledgements after commit) instead of the
+    /// embedded broker; pass-through is then Mosquitto's.
+    #[arg(long)]
+    mosquitto: bool,
     /// Measure another store instead, e.g. postgres://user@host/db (its detections and
     /// incidents tables are emptied first: use a database of its own).
     #[arg(long)]
@@ -168,6 +174,54 @@ fn thread_cpu_secs(name: &str) -> f64 {
     0.0
 }
 
+/// A Mosquitto for the run, killed on drop. Queues and in-flight windows unbounded, as a
+/// hub's broker should be configured (docs/deployment.md).
+struct Mosquitto {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Mosquitto {
+    fn start(dir: &std::path::Path) -> anyhow::Result<Mosquitto> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let conf = dir.join("mosquitto.conf");
+        let mut text = format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\n\
+             max_inflight_messages 0\nset_tcp_nodelay true\nlog_dest none\n"
+        );
+        if std::process::Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false) {
+            text += "user root\n";
+        }
+        std::fs::write(&conf, text)?;
+        let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .context("mosquitto is not installed (apt-get install mosquitto)")?;
+        let child = std::process::Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start mosquitto")?;
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > until {
+                bail!("mosquitto did not listen on {port} within 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Mosquitto { child, port })
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Empties the bench's tables in a store given by URL, so runs start alike.
 async fn empty_store(url: &str) -> anyhow::Result<()> {
     let url = url.to_owned();
@@ -241,16 +295,32 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
     };
     let store_name = if args.store.is_some() { "PostgreSQL".to_owned() } else { format!("SQLite at {}", db.display()) };
     println!("bench ingest: {CAMERAS} cameras, {MICROPHONES} microphones, default rules, {store_name}");
+    let mosquitto = if args.mosquitto { Some(Mosquitto::start(&data)?) } else { None };
+    let broker_name = if args.mosquitto { "mosquitto" } else { "embedded" };
+    println!("broker: {broker_name}");
     let hub = Hub::start(HubOptions {
         config: Arc::new(bench_config()),
         http_listen: "127.0.0.1:0".parse()?,
         store_url,
-        mqtt: MqttMode::Embedded("127.0.0.1:0".parse()?),
+        mqtt: match &mosquitto {
+            Some(m) => MqttMode::External(vigie_hub::mqtt::ExternalBroker {
+                host: "127.0.0.1".into(),
+                port: m.port,
+                client_id: "vigie-bench-hub".into(),
+                share_group: None,
+                username: None,
+                password: None,
+            }),
+            None => MqttMode::Embedded("127.0.0.1:0".parse()?),
+        },
         clock: vigie_hub::ingest::system_clock(),
     })
     .await
     .context("cannot start the hub")?;
-    let mqtt = hub.mqtt_addr.context("the embedded broker did not start")?;
+    let mqtt = match &mosquitto {
+        Some(m) => SocketAddr::from(([127, 0, 0, 1], m.port)),
+        None => hub.mqtt_addr.context("the embedded broker did not start")?,
+    };
     let conns = args.connections.to_string();
 
     // 1. Pass-through: the broker alone, to a plain subscriber.
@@ -294,6 +364,13 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
         ],
     )
     .await?;
+    // Through an external broker, acknowledged means queued at the broker: wait until the
+    // hub has committed all of it, and count that time.
+    let drain_until = Instant::now() + Duration::from_secs(60);
+    while metrics.accepted.load(Relaxed) - accepted_before < ing.acked && Instant::now() < drain_until {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let drained_secs = started.elapsed().as_secs_f64();
     let accepted = metrics.accepted.load(Relaxed) - accepted_before;
     let writer_cpu = thread_cpu_secs("vigie-writer") - writer_cpu_before;
     let hub_cpu = process_cpu_secs() - hub_cpu_before;
@@ -306,7 +383,7 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
         writer_cpu * 1e6 / accepted.max(1) as f64,
         hub_cpu * 1e6 / accepted.max(1) as f64,
     );
-    let ingest_secs = ing.seconds.max(1e-9);
+    let ingest_secs = ing.seconds.max(drained_secs).max(1e-9);
     let detections_per_s = accepted as f64 / ingest_secs;
     let window_detections = metrics.fusion_pending.load(Relaxed) + metrics.fusion_joinable.load(Relaxed);
     let peak_rss = peak_rss_mb();
@@ -321,7 +398,6 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
     if ing.acked != accepted + (metrics.duplicates.load(Relaxed)) {
         println!("note: {} acknowledged vs {accepted} committed", ing.acked);
     }
-    let _ = started;
 
     // 3. Latency at half the measured rate, on the live stream.
     let arrivals: super::sse::Arrivals = Default::default();
@@ -378,6 +454,7 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
         "window_detections": window_detections,
         "committed": accepted,
         "store": if args.store.is_some() { "postgres" } else { "sqlite" },
+        "broker": broker_name,
         "smoke": args.smoke,
     });
     println!("{json}");

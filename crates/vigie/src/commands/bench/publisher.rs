@@ -27,7 +27,7 @@ pub struct PublisherArgs {
     #[arg(long, default_value_t = 4)]
     connections: usize,
     /// Unacknowledged publishes per connection.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 1000)]
     inflight: u16,
     /// Total messages per second; 0 = as fast as acknowledged.
     #[arg(long, default_value_t = 0)]

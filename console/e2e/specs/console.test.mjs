@@ -1,0 +1,157 @@
+// End to end: a real hub (`vigie up --demo`), Debian's Chromium driven by playwright-core.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHub, ulid } from '../hub.mjs';
+import { axe, getJson, launch, openPage, postDetection, shot, until } from '../pages/console.mjs';
+
+let hub;
+let browser;
+let page;
+let errors;
+
+/** A detection of `kind` from the first sensor that runs it, 40 m east of that sensor. */
+async function detectionOf(kind, extra = {}) {
+  const sensors = await getJson(hub.base, '/api/v1/sensors');
+  const s = sensors.find((x) => x.analytics.includes(kind));
+  assert.ok(s, `a demo sensor runs ${kind}`);
+  return {
+    id: ulid(),
+    sensor: s.id,
+    kind,
+    time: new Date().toISOString(),
+    location: { lon: s.lon + 0.0005, lat: s.lat, uncertainty_m: 5 },
+    confidence: 0.9,
+    attributes: { e2e: true },
+    ...extra,
+  };
+}
+
+async function incidentOf(detectionId) {
+  return until(async () => (await getJson(hub.base, `/api/v1/detections/${detectionId}`)).incident, {
+    what: `the incident of ${detectionId}`,
+  });
+}
+
+async function blur() {
+  await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+}
+
+before(async () => {
+  hub = await startHub();
+  browser = await launch();
+  ({ page, errors } = await openPage(browser, `${hub.base}/`));
+});
+
+after(async () => {
+  await browser?.close();
+  await hub?.stop();
+});
+
+test('the console loads, goes live, draws the map, without console errors', async () => {
+  await page.waitForSelector('#live.on', { timeout: 10_000 });
+  await page.waitForSelector('.leaflet-overlay-pane path', { timeout: 10_000 });
+  await page.waitForSelector('.sensor-icon, .sensor-cluster', { timeout: 10_000 });
+  assert.equal(await page.locator('#tab-incidents').getAttribute('aria-current'), 'page');
+  assert.match(await page.locator('#queue-h').innerText(), /File des incidents/);
+  await page.waitForTimeout(1500);
+  await shot(page, '01-console');
+  assert.deepEqual(errors, [], 'no console errors');
+});
+
+test('a detection posted to the API appears as an incident in the queue within 2 s', async () => {
+  const d = await detectionOf('video.fire');
+  const t0 = Date.now();
+  await postDetection(hub.base, d);
+  const id = await incidentOf(d.id);
+  await page.waitForSelector(`#queue-list li[data-id="${id}"]`, { timeout: Math.max(100, 2000 - (Date.now() - t0)) });
+  assert.ok(Date.now() - t0 <= 2000, `shown after ${Date.now() - t0} ms`);
+  await shot(page, '02-live-incident');
+});
+
+test('keyboard: j selects, a acknowledges (state checked through the API)', async () => {
+  await page.selectOption('#f-state', 'new');
+  await page.waitForFunction(() => document.querySelectorAll('#queue-list li[data-state]').length > 0, null, { timeout: 5000 });
+  await blur();
+  await page.keyboard.press('j');
+  const id = await page.locator('#queue-list li.selected').getAttribute('data-id');
+  assert.ok(id, 'an incident is selected');
+  await page.keyboard.press('a');
+  await until(async () => (await getJson(hub.base, `/api/v1/incidents/${id}`)).incident.state === 'acknowledged', {
+    what: 'state acknowledged',
+  });
+  await page.keyboard.press('?');
+  assert.ok(await page.locator('#help').isVisible(), '? opens the help');
+  await shot(page, '03-help');
+  await page.keyboard.press('Escape');
+  await page.selectOption('#f-state', 'open');
+  await blur();
+});
+
+test('resolving with an outcome updates the precision dashboard', async () => {
+  const d = await detectionOf('video.wrong_way');
+  await postDetection(hub.base, d);
+  const id = await incidentOf(d.id);
+  const before = await getJson(hub.base, '/api/v1/stats/precision');
+  const kind = (await getJson(hub.base, `/api/v1/incidents/${id}`)).incident.kinds[0];
+  const was = before.by_kind[kind]?.confirmed ?? 0;
+  await page.locator(`#queue-list li[data-id="${id}"] button`).click();
+  await page.waitForSelector('#detail:not([hidden]) .timeline li');
+  await shot(page, '04-detail');
+  await page.selectOption('#outcome', 'confirmed');
+  await page.click('#detail button[data-action="resolve"]');
+  await until(async () => (await getJson(hub.base, `/api/v1/incidents/${id}`)).incident.state === 'resolved', {
+    what: 'state resolved',
+  });
+  await page.keyboard.press('Escape');
+  await blur();
+  await page.keyboard.press('2');
+  const cell = page.locator(`#precision-kind tr[data-key="${kind}"] td[data-col="confirmed"]`);
+  await until(async () => (await cell.innerText()) === String(was + 1), { what: `${kind} confirmed = ${was + 1}` });
+  const after = await getJson(hub.base, '/api/v1/stats/precision');
+  assert.equal(after.by_kind[kind].confirmed, was + 1);
+  assert.equal(after.by_sensor[d.sensor].confirmed >= 1, true);
+  await shot(page, '05-dashboard');
+  await page.keyboard.press('3');
+  await page.waitForSelector('#sensor-table tbody tr');
+  await page.waitForTimeout(500);
+  await shot(page, '06-sensors');
+  await page.keyboard.press('1');
+});
+
+test('no serious or critical accessibility violations in the console (axe-core)', async () => {
+  const found = [];
+  for (const [key, name] of [['1', 'incidents'], ['2', 'dashboard'], ['3', 'sensors']]) {
+    await blur();
+    await page.keyboard.press(key);
+    await page.waitForTimeout(500);
+    for (const v of await axe(page)) found.push(`${name}: ${v}`);
+  }
+  await page.keyboard.press('1');
+  assert.deepEqual(found, []);
+  assert.deepEqual(errors, [], 'no console errors');
+});
+
+test('a citizen report from /report becomes an incident', async () => {
+  const { page: rp, errors: rerrors, context } = await openPage(browser, `${hub.base}/report`);
+  await rp.setViewportSize({ width: 400, height: 900 });
+  await rp.waitForSelector('#report-map .leaflet-overlay-pane path');
+  await rp.selectOption('#category', 'lighting');
+  await rp.fill('#description', 'Lampadaire éteint devant le numéro 12');
+  const box = await rp.locator('#report-map').boundingBox();
+  await rp.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await rp.waitForFunction(() => document.querySelector('#where').textContent.length > 0);
+  await shot(rp, '07-report-form');
+  const a11y = await axe(rp);
+  await rp.click('#submit');
+  await rp.waitForSelector('#done:not([hidden])');
+  const ref = await rp.locator('#reference').innerText();
+  assert.match(ref, /^[0-9A-HJKMNP-TV-Z]{26}$/);
+  const id = await incidentOf(ref);
+  const inc = (await getJson(hub.base, `/api/v1/incidents/${id}`)).incident;
+  assert.deepEqual(inc.kinds, ['citizen.report']);
+  await shot(rp, '08-report-done');
+  assert.deepEqual(a11y, [], 'no serious/critical a11y violations on /report');
+  assert.deepEqual(rerrors, [], 'no console errors on /report');
+  await context.close();
+  await page.waitForSelector(`#queue-list li[data-id="${id}"]`, { timeout: 5000 });
+});

@@ -1,0 +1,231 @@
+// The operator console: live incident queue and map, incident detail, dashboard, sensors.
+import 'leaflet';
+import { api } from './api';
+import { getLang, setLang, t, translatePage } from './i18n';
+import { VigieMap } from './map';
+import { Queue } from './queue';
+import { renderDashboard } from './dashboard';
+import { renderSensors } from './sensors';
+import { beep, isMuted, setMuted, unlockAudio } from './sound';
+import { state, upsert } from './state';
+import type { IncidentChange } from './types/incident';
+import { $, h } from './util';
+
+type View = 'incidents' | 'dashboard' | 'sensors';
+
+const map = new VigieMap($('#map'));
+const queue = new Queue(map);
+let view: View = 'incidents';
+let dashTimer = 0;
+
+function setView(v: View): void {
+  view = v;
+  for (const name of ['incidents', 'dashboard', 'sensors'] as View[]) {
+    $(`#view-${name}`).hidden = name !== v;
+    const tab = $(`#tab-${name}`);
+    if (name === v) tab.setAttribute('aria-current', 'page');
+    else tab.removeAttribute('aria-current');
+  }
+  if (v === 'incidents') map.mount($('#map-slot-incidents'));
+  if (v === 'sensors') {
+    map.mount($('#map-slot-sensors'));
+    renderSensors(map);
+  }
+  if (v === 'dashboard') void renderDashboard(map).catch(report);
+  if (location.hash !== `#${v}`) history.replaceState(null, '', `#${v}`);
+}
+
+function report(e: unknown): void {
+  $('#status-msg').textContent = e instanceof Error ? e.message : String(e);
+}
+
+async function loadIncidents(): Promise<void> {
+  const f = state.filter.state;
+  const q = f === 'open' || f === '' ? '?state=open&limit=5000' : f === 'all' ? '?limit=5000' : `?state=${f}&limit=5000`;
+  const list = await api.incidents(q);
+  for (const i of list) upsert(i);
+  fillTypeFilter();
+  queue.render();
+}
+
+function fillTypeFilter(): void {
+  const sel = $('#f-type') as HTMLSelectElement;
+  const cur = sel.value;
+  const types = [...state.types].sort((a, b) => a[1].localeCompare(b[1]));
+  if (sel.options.length - 1 === types.length) return;
+  sel.replaceChildren(h('option', { value: '' }, t('filter.all')), ...types.map(([id, title]) => h('option', { value: id }, title)));
+  sel.value = cur;
+}
+
+function fillStaticFilters(): void {
+  const d = $('#f-district') as HTMLSelectElement;
+  const curD = d.value;
+  d.replaceChildren(h('option', { value: '' }, t('filter.all')), ...state.districts.map((z) => h('option', { value: z.id }, z.name)));
+  d.value = curD;
+  const s = $('#f-state') as HTMLSelectElement;
+  const curS = s.value || 'open';
+  s.replaceChildren(
+    h('option', { value: 'open' }, t('filter.open')),
+    ...['new', 'acknowledged', 'in_progress', 'resolved', 'closed'].map((x) => h('option', { value: x }, t('state.' + x))),
+    h('option', { value: 'all' }, t('filter.all')),
+  );
+  s.value = curS;
+  const ty = $('#f-type') as HTMLSelectElement;
+  if (ty.options.length && ty.options[0].value === '') ty.options[0].textContent = t('filter.all');
+}
+
+function connect(): void {
+  const live = $('#live');
+  const es = new EventSource('/api/v1/stream');
+  es.addEventListener('hello', () => {
+    live.className = 'live on';
+    live.textContent = t('live.on');
+    void loadIncidents().catch(report);
+  });
+  es.addEventListener('incident', (ev) => {
+    const m = JSON.parse((ev as MessageEvent).data) as IncidentChange;
+    const before = state.incidents.get(m.incident.id);
+    if (!upsert(m.incident)) return;
+    if (m.incident.priority === 'critical' && m.change !== 'end' && (!before || before.priority !== 'critical')) beep();
+    fillTypeFilter();
+    queue.render();
+    if (view === 'dashboard') {
+      clearTimeout(dashTimer);
+      dashTimer = window.setTimeout(() => void renderDashboard(map).catch(report), 1500);
+    }
+  });
+  es.addEventListener('lagged', () => void loadIncidents().catch(report));
+  es.onerror = () => {
+    live.className = 'live off';
+    live.textContent = t('live.off');
+  };
+}
+
+function refreshLabels(): void {
+  translatePage();
+  $('#sound').textContent = isMuted() ? t('sound.off') : t('sound.on');
+  $('#sound').setAttribute('aria-pressed', String(!isMuted()));
+  $('#lang').textContent = t('lang.switch');
+  const live = $('#live');
+  live.textContent = live.classList.contains('on') ? t('live.on') : t('live.off');
+  fillStaticFilters();
+  queue.render();
+  if (view === 'sensors') renderSensors(map);
+  if (view === 'dashboard') void renderDashboard(map).catch(report);
+}
+
+function toggleHelp(show?: boolean): void {
+  const d = $('#help') as HTMLDialogElement;
+  const open = show ?? !d.open;
+  if (open && !d.open) d.showModal();
+  if (!open && d.open) d.close();
+}
+
+function onKey(e: KeyboardEvent): void {
+  unlockAudio();
+  const tgt = e.target as HTMLElement;
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if (tgt.closest('input, textarea, select, [contenteditable]')) {
+    if (e.key === 'Escape') tgt.blur();
+    return;
+  }
+  if (($('#help') as HTMLDialogElement).open && e.key !== '?') return;
+  switch (e.key) {
+    case 'j':
+      if (view === 'incidents') queue.move(1);
+      break;
+    case 'k':
+      if (view === 'incidents') queue.move(-1);
+      break;
+    case 'Enter':
+      if (view === 'incidents' && state.selected && !tgt.closest('button, a')) void queue.open(state.selected);
+      else return;
+      break;
+    case 'a':
+      void queue.act({ action: 'acknowledge' });
+      break;
+    case 's':
+      void queue.act({ action: 'start' });
+      break;
+    case 'e':
+      void queue.act({ action: 'escalate' });
+      break;
+    case 'Escape':
+      queue.close();
+      break;
+    case '?':
+      toggleHelp();
+      break;
+    case 'm':
+      setMuted(!isMuted());
+      refreshLabels();
+      break;
+    case '1':
+      setView('incidents');
+      break;
+    case '2':
+      setView('dashboard');
+      break;
+    case '3':
+      setView('sensors');
+      break;
+    default:
+      return;
+  }
+  e.preventDefault();
+}
+
+async function start(): Promise<void> {
+  setLang(getLang());
+  refreshLabels();
+  document.addEventListener('keydown', onKey);
+  document.addEventListener('pointerdown', unlockAudio, { once: true });
+  for (const name of ['incidents', 'dashboard', 'sensors'] as View[]) {
+    $(`#tab-${name}`).addEventListener('click', (e) => {
+      e.preventDefault();
+      setView(name);
+    });
+  }
+  $('#sound').addEventListener('click', () => {
+    unlockAudio();
+    setMuted(!isMuted());
+    refreshLabels();
+  });
+  $('#lang').addEventListener('click', () => {
+    setLang(getLang() === 'fr' ? 'en' : 'fr');
+    refreshLabels();
+  });
+  $('#help-open').addEventListener('click', () => toggleHelp(true));
+  $('#help-close').addEventListener('click', () => toggleHelp(false));
+  for (const [id, key] of [['#f-type', 'type'], ['#f-district', 'district'], ['#f-state', 'state']] as const) {
+    $(id).addEventListener('change', () => {
+      state.filter[key] = ($(id) as HTMLSelectElement).value;
+      if (key === 'state') void loadIncidents().catch(report);
+      else queue.render();
+    });
+  }
+  $('#sensor-search').addEventListener('input', () => renderSensors(map));
+  const [zones, basemap, sensors] = await Promise.all([api.zones(), api.basemap(), api.sensors()]);
+  map.setBasemap(basemap);
+  map.setZones(zones);
+  state.districts = zones.features.map((f) => ({ id: String(f.properties.id), name: String(f.properties.name ?? f.properties.id) }));
+  state.sensors = sensors;
+  map.setSensors(sensors);
+  fillStaticFilters();
+  connect();
+  const initial = location.hash.slice(1) as View;
+  setView(['incidents', 'dashboard', 'sensors'].includes(initial) ? initial : 'incidents');
+  // Sensor health and relative times move on their own: refresh them now and then.
+  window.setInterval(async () => {
+    try {
+      state.sensors = await api.sensors();
+      map.setSensors(state.sensors);
+      if (view === 'sensors') renderSensors(map);
+    } catch (e) {
+      report(e);
+    }
+    queue.render();
+  }, 30_000);
+}
+
+start().catch(report);

@@ -1,0 +1,287 @@
+// The live incident queue and the incident detail (timeline, actions).
+import { api, ApiFailure } from './api';
+import { t, kindLabel } from './i18n';
+import { state, visible } from './state';
+import type { Incident, IncidentDetail } from './types/incident';
+import type { VigieMap } from './map';
+import { $, ago, dateTime, clock, h } from './util';
+
+const MAX_SHOWN = 300;
+
+export class Queue {
+  private list = $('#queue-list');
+  private count = $('#queue-count');
+  private detail = $('#detail');
+  private pending = false;
+  private detailData: IncidentDetail | null = null;
+
+  constructor(private map: VigieMap) {
+    map.onIncidentClick = (id) => {
+      this.select(id);
+      void this.open(id);
+    };
+  }
+
+  /** Re-renders on the next frame (many live changes coalesce into one render). */
+  render(): void {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.renderNow();
+    });
+  }
+
+  private renderNow(): void {
+    const items = visible();
+    const now = Date.now();
+    const frag = document.createDocumentFragment();
+    for (const i of items.slice(0, MAX_SHOWN)) {
+      const sel = i.id === state.selected;
+      frag.append(
+        h(
+          'li',
+          { class: `item prio-${i.priority} state-${i.state}${sel ? ' selected' : ''}`, 'data-id': i.id, 'data-state': i.state },
+          h(
+            'button',
+            {
+              type: 'button',
+              'aria-current': sel ? 'true' : null,
+              onclick: () => {
+                this.select(i.id);
+                void this.open(i.id);
+              },
+            },
+            h('span', { class: `prio prio-${i.priority}` }, t('prio.' + i.priority)),
+            h('span', { class: 'title' }, i.title),
+            h('span', { class: 'state' }, t('state.' + i.state)),
+            h('span', { class: 'where' }, this.map.districtName(i.district)),
+            h('span', { class: 'age' }, ago(i.opened_at, now)),
+            h('span', { class: 'count' }, `${i.detection_count} ${t(i.detection_count === 1 ? 'detail.detection' : 'detail.detections')}`),
+          ),
+        ),
+      );
+    }
+    if (items.length === 0) frag.append(h('li', { class: 'empty' }, t('queue.empty')));
+    if (items.length > MAX_SHOWN) frag.append(h('li', { class: 'empty' }, t('queue.more', { n: items.length - MAX_SHOWN })));
+    this.list.replaceChildren(frag);
+    this.count.textContent = String(items.length);
+    this.map.setIncidents(items, state.selected);
+    const sel = this.list.querySelector('li.selected');
+    if (sel) sel.scrollIntoView({ block: 'nearest' });
+    if (state.opened && this.detailData) {
+      const cur = state.incidents.get(state.opened);
+      if (cur && cur.version !== this.detailData.incident.version) void this.open(state.opened, false);
+    }
+  }
+
+  select(id: string | null): void {
+    state.selected = id;
+    this.render();
+  }
+
+  move(delta: number): void {
+    const items = visible();
+    if (!items.length) return;
+    let idx = items.findIndex((i) => i.id === state.selected);
+    idx = idx < 0 ? (delta > 0 ? 0 : items.length - 1) : Math.min(items.length - 1, Math.max(0, idx + delta));
+    this.select(items[idx].id);
+  }
+
+  async act(action: Record<string, unknown>, id = state.selected): Promise<void> {
+    if (!id) return;
+    try {
+      const i = await api.act(id, action);
+      state.incidents.set(i.id, i);
+      this.flash('');
+      this.render();
+      if (state.opened === id) await this.open(id, false);
+    } catch (e) {
+      this.flash(t('act.failed', { msg: e instanceof ApiFailure ? e.message : String(e) }));
+    }
+  }
+
+  private flash(msg: string): void {
+    const s = $('#status-msg');
+    s.textContent = msg;
+  }
+
+  close(): void {
+    state.opened = null;
+    this.detailData = null;
+    this.detail.hidden = true;
+    this.detail.replaceChildren();
+    this.map.focusIncident(null);
+    document.body.classList.remove('detail-open');
+    this.map.map.invalidateSize();
+  }
+
+  async open(id: string, focus = true): Promise<void> {
+    let d: IncidentDetail;
+    try {
+      d = await api.incident(id);
+    } catch (e) {
+      this.flash(String(e instanceof Error ? e.message : e));
+      return;
+    }
+    state.opened = id;
+    this.detailData = d;
+    state.incidents.set(d.incident.id, d.incident);
+    const wasHidden = this.detail.hidden;
+    this.detail.hidden = false;
+    document.body.classList.add('detail-open');
+    this.detail.replaceChildren(this.renderDetail(d));
+    if (wasHidden) this.map.map.invalidateSize();
+    if (focus) {
+      this.map.focusIncident(d.incident);
+      ($('#detail h2') as HTMLElement).focus();
+    }
+  }
+
+  private renderDetail(d: IncidentDetail): DocumentFragment {
+    const i = d.incident;
+    const f = document.createDocumentFragment();
+    const sensorName = (id: string) => state.sensors.find((s) => s.id === id)?.name ?? id;
+    f.append(
+      h(
+        'header',
+        { class: 'detail-head' },
+        h('span', { class: `prio prio-${i.priority}` }, t('prio.' + i.priority)),
+        h('h2', { tabindex: '-1' }, i.title),
+        h('span', { class: `state-badge state-${i.state}`, 'data-testid': 'detail-state' }, t('state.' + i.state)),
+        h('button', { type: 'button', class: 'ghost', onclick: () => this.close(), 'aria-label': t('detail.close') }, '×'),
+      ),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, t('detail.district')),
+        h('dd', {}, this.map.districtName(i.district)),
+        h('dt', {}, t('detail.opened')),
+        h('dd', {}, `${dateTime(i.opened_at)} (${ago(i.opened_at)})`),
+        h('dt', {}, t('detail.kinds')),
+        h('dd', {}, i.kinds.map(kindLabel).join(', ')),
+        h('dt', {}, t('detail.sensors')),
+        h('dd', {}, i.sensors.map(sensorName).join(', ')),
+        h('dt', {}, t('detail.assignee')),
+        h('dd', {}, i.assignee ?? t('detail.none')),
+        h('dt', {}, t('detail.outcome')),
+        h('dd', {}, i.outcome ? t('outcome.' + i.outcome) : t('detail.none')),
+      ),
+      this.renderActions(i),
+      h('h3', {}, `${t('detail.timeline')} · ${i.detection_count} ${t('detail.detections')}`),
+      this.renderTimeline(d, sensorName),
+    );
+    return f;
+  }
+
+  private renderActions(i: Incident): HTMLElement {
+    const s = i.state;
+    const open = s === 'new' || s === 'acknowledged' || s === 'in_progress';
+    const btn = (label: string, action: Record<string, unknown>, enabled: boolean, key?: string) =>
+      h(
+        'button',
+        { type: 'button', disabled: !enabled, 'data-action': String(action.action), onclick: () => void this.act(action, i.id) },
+        label,
+        key ? h('kbd', {}, key) : null,
+      );
+    const outcome = h(
+      'select',
+      { id: 'outcome', 'aria-label': t('act.outcome.label') },
+      ...(['confirmed', 'false_alarm', 'unverifiable'] as const).map((o) => h('option', { value: o }, t('outcome.' + o))),
+    );
+    const assignee = h('input', { id: 'assignee', type: 'text', maxlength: 100, 'aria-label': t('act.assignee.label'), placeholder: t('act.assignee.label') });
+    const note = h('input', { id: 'note', type: 'text', maxlength: 4000, 'aria-label': t('act.note.label'), placeholder: t('act.note.label') });
+    return h(
+      'div',
+      { class: 'actions' },
+      h(
+        'div',
+        { class: 'row' },
+        btn(t('act.acknowledge'), { action: 'acknowledge' }, s === 'new', 'a'),
+        btn(t('act.start'), { action: 'start' }, s === 'new' || s === 'acknowledged', 's'),
+        btn(t('act.escalate'), { action: 'escalate' }, open && i.priority !== 'critical', 'e'),
+        btn(t('act.close'), { action: 'close' }, s === 'resolved'),
+        btn(t('act.reopen'), { action: 'reopen' }, s === 'resolved'),
+      ),
+      h(
+        'form',
+        {
+          class: 'row',
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            void this.act({ action: 'resolve', outcome: outcome.value }, i.id);
+          },
+        },
+        outcome,
+        h('button', { type: 'submit', disabled: !open, 'data-action': 'resolve' }, t('act.resolve')),
+      ),
+      h(
+        'form',
+        {
+          class: 'row',
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            const v = assignee.value.trim();
+            if (v) void this.act({ action: 'assign', assignee: v }, i.id);
+          },
+        },
+        assignee,
+        h('button', { type: 'submit', disabled: s === 'closed' }, t('act.assign')),
+      ),
+      h(
+        'form',
+        {
+          class: 'row',
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            const v = note.value.trim();
+            if (v) void this.act({ action: 'note', text: v }, i.id);
+          },
+        },
+        note,
+        h('button', { type: 'submit' }, t('act.note')),
+      ),
+    );
+  }
+
+  /** History and detections merged in time order. Actors are never shown. */
+  private renderTimeline(d: IncidentDetail, sensorName: (id: string) => string): HTMLElement {
+    type Row = { at: string; label: string; text: string; cls: string; det?: { lat: number; lon: number } };
+    const rows: Row[] = [];
+    for (const e of d.history) {
+      let text = '';
+      const det = e.detail ?? {};
+      if (e.action === 'note' && typeof det.text === 'string') text = det.text;
+      else if (e.action === 'resolve' && typeof det.outcome === 'string') text = t('outcome.' + det.outcome);
+      else if (e.action === 'assign' && typeof det.assignee === 'string') text = det.assignee;
+      else if (e.action === 'escalate') text = `${t('prio.' + det.from)} → ${t('prio.' + det.to)}`;
+      else if (e.from_state !== e.to_state) text = `${t('state.' + e.from_state)} → ${t('state.' + e.to_state)}`;
+      rows.push({ at: e.at, label: t('ev.' + e.action), text, cls: 'ev-action' });
+    }
+    for (const x of d.detections) {
+      rows.push({
+        at: x.time,
+        label: kindLabel(x.kind),
+        text: `${sensorName(x.sensor)} · ${Math.round(x.confidence * 100)} %`,
+        cls: 'ev-detection',
+        det: { lat: x.location.lat, lon: x.location.lon },
+      });
+    }
+    rows.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    return h(
+      'ol',
+      { class: 'timeline' },
+      ...rows.map((r) =>
+        h(
+          'li',
+          { class: r.cls },
+          h('time', { datetime: r.at }, clock(r.at)),
+          r.det
+            ? h('button', { type: 'button', class: 'link', onclick: () => this.map.focusPoint(r.det!.lat, r.det!.lon) }, r.label)
+            : h('strong', {}, r.label),
+          h('span', {}, r.text),
+        ),
+      ),
+    );
+  }
+}

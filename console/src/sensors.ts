@@ -1,0 +1,54 @@
+// Sensors: list with status, last detection, analytics; a click shows it on the map.
+import { t, kindLabel } from './i18n';
+import { state } from './state';
+import { sensorHealth, type VigieMap } from './map';
+import { $, ago, h } from './util';
+
+const MAX_ROWS = 500;
+
+export function renderSensors(map: VigieMap): void {
+  const root = $('#sensor-table');
+  const q = ($('#sensor-search') as HTMLInputElement).value.trim().toLowerCase();
+  const now = Date.now();
+  const list = state.sensors.filter(
+    (s) => !q || s.id.includes(q) || (s.name ?? '').toLowerCase().includes(q) || s.type.includes(q),
+  );
+  $('#sensor-count').textContent = t('sens.count', { n: list.length });
+  root.replaceChildren(
+    h(
+      'thead',
+      {},
+      h('tr', {}, ...['sens.name', 'sens.type', 'sens.district', 'sens.status', 'sens.last', 'sens.analytics'].map((k) => h('th', { scope: 'col' }, t(k)))),
+    ),
+    h(
+      'tbody',
+      {},
+      ...list.slice(0, MAX_ROWS).map((s) => {
+        const health = sensorHealth(s, now);
+        return h(
+          'tr',
+          { 'data-id': s.id },
+          h(
+            'th',
+            { scope: 'row' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'link',
+                onclick: () => typeof s.lat === 'number' && map.focusPoint(s.lat, s.lon!),
+              },
+              s.name ?? s.id,
+            ),
+            h('div', { class: 'sub' }, s.id),
+          ),
+          h('td', {}, t('type.' + s.type)),
+          h('td', {}, map.districtName(s.district)),
+          h('td', {}, h('span', { class: `dot health-${health}`, 'aria-hidden': 'true' }), t('health.' + health)),
+          h('td', {}, ago(s.health?.last_detection, now)),
+          h('td', { class: 'analytics' }, s.analytics.map(kindLabel).join(', ')),
+        );
+      }),
+    ),
+  );
+}
