@@ -32,7 +32,12 @@ export class VigieMap {
   private fovLayer = L.layerGroup();
   private incidentLayer = L.layerGroup();
   private focusLayer = L.layerGroup();
-  private incidentMarkers = new Map<string, L.CircleMarker>();
+  /** Incidents on one canvas: thousands of SVG paths restyled live cost whole frames. */
+  private incidentRenderer = L.canvas({ padding: 0.05, tolerance: 3 });
+  private incidentMarkers = new Map<string, { m: L.CircleMarker; key: string; i: Incident }>();
+  /** Pulsing rings for the newest `new` incidents: HTML, animated by the compositor. */
+  private pulseLayer = L.layerGroup();
+  private pulses = new Map<string, L.Marker>();
   private districtNames = new Map<string, string>();
   onIncidentClick: (id: string) => void = () => {};
 
@@ -54,6 +59,7 @@ export class VigieMap {
     this.fovLayer.addTo(this.map);
     this.sensorLayer.addTo(this.map);
     this.incidentLayer.addTo(this.map);
+    this.pulseLayer.addTo(this.map);
     this.focusLayer.addTo(this.map);
     this.map.on('moveend zoomend', () => this.drawSensors());
   }
@@ -88,7 +94,19 @@ export class VigieMap {
   }
 
   setSensors(sensors: Sensor[]): void {
+    const first = this.sensors.length === 0;
     this.sensors = sensors.filter((s) => typeof s.lon === 'number' && typeof s.lat === 'number');
+    // No districts to frame the map: frame the sensors instead, once.
+    if (first && this.districtNames.size === 0 && this.sensors.length) {
+      let [s, w, n, e] = [90, 180, -90, -180];
+      for (const x of this.sensors) {
+        s = Math.min(s, x.lat!);
+        n = Math.max(n, x.lat!);
+        w = Math.min(w, x.lon!);
+        e = Math.max(e, x.lon!);
+      }
+      this.map.fitBounds([[s, w], [n, e]], { padding: [10, 10] });
+    }
     this.drawSensors();
   }
 
@@ -145,31 +163,55 @@ export class VigieMap {
     }
   }
 
+  /** Draws the incidents; only those whose version or selection changed are touched. */
   setIncidents(list: Incident[], selected: string | null): void {
     const keep = new Set<string>();
+    const pulsing = new Set<string>();
     for (const i of list) {
       keep.add(i.id);
-      let m = this.incidentMarkers.get(i.id);
+      if (i.state === 'new' && pulsing.size < MAX_PULSES) pulsing.add(i.id);
+      const key = `${i.version}|${i.id === selected ? 1 : 0}`;
+      const had = this.incidentMarkers.get(i.id);
+      if (had && had.key === key) continue;
       const style = incidentStyle(i, i.id === selected);
-      if (!m) {
-        m = L.circleMarker([i.lat, i.lon], style);
+      if (!had) {
+        const m = L.circleMarker([i.lat, i.lon], { ...style, renderer: this.incidentRenderer });
         m.on('click', () => this.onIncidentClick(i.id));
-        this.incidentMarkers.set(i.id, m);
+        const entry = { m, key, i };
+        m.bindTooltip(() => `${t('prio.' + entry.i.priority)} · ${entry.i.title}`, { direction: 'top', offset: [0, -8] });
+        this.incidentMarkers.set(i.id, entry);
         this.incidentLayer.addLayer(m);
       } else {
-        m.setLatLng([i.lat, i.lon]);
-        m.setStyle(style);
-        m.setRadius(style.radius!);
+        had.key = key;
+        had.i = i;
+        const ll = had.m.getLatLng();
+        if (ll.lat !== i.lat || ll.lng !== i.lon) had.m.setLatLng([i.lat, i.lon]);
+        had.m.setStyle(style);
+        had.m.setRadius(style.radius!);
       }
-      m.unbindTooltip();
-      m.bindTooltip(`${t('prio.' + i.priority)} · ${i.title}`, { direction: 'top', offset: [0, -8] });
-      if (i.id === selected) m.bringToFront();
+      if (i.id === selected) this.incidentMarkers.get(i.id)!.m.bringToFront();
     }
-    for (const [id, m] of this.incidentMarkers) {
+    for (const [id, e] of this.incidentMarkers) {
       if (!keep.has(id)) {
-        this.incidentLayer.removeLayer(m);
+        this.incidentLayer.removeLayer(e.m);
         this.incidentMarkers.delete(id);
       }
+    }
+    if (reducedMotion()) pulsing.clear();
+    for (const [id, p] of this.pulses) {
+      if (!pulsing.has(id)) {
+        this.pulseLayer.removeLayer(p);
+        this.pulses.delete(id);
+      }
+    }
+    for (const id of pulsing) {
+      if (this.pulses.has(id)) continue;
+      const i = this.incidentMarkers.get(id)!.i;
+      const d = 2 * ((PRIO_RADIUS[i.priority] ?? 8) + 6);
+      const icon = L.divIcon({ className: 'incident-pulse', html: '<span></span>', iconSize: [d, d] });
+      const p = L.marker([i.lat, i.lon], { icon, interactive: false, keyboard: false });
+      this.pulses.set(id, p);
+      this.pulseLayer.addLayer(p);
     }
   }
 
@@ -213,6 +255,13 @@ function cssIdent(s: string): string {
   return s.replace(/[^a-z0-9_-]/gi, '');
 }
 
+/** New incidents that pulse at once, the most urgent first. */
+const MAX_PULSES = 20;
+
+function reducedMotion(): boolean {
+  return typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
+}
+
 const PRIO_COLOR: Record<string, string> = { critical: '#ff5c5c', high: '#ff9f43', medium: '#f7d154', low: '#6cb6ff' };
 const PRIO_RADIUS: Record<string, number> = { critical: 13, high: 11, medium: 9, low: 8 };
 
@@ -224,7 +273,6 @@ function incidentStyle(i: Incident, selected: boolean): L.CircleMarkerOptions {
     weight: selected ? 3 : 2,
     fillColor: PRIO_COLOR[i.priority] ?? '#aaa',
     fillOpacity: open ? 0.95 : 0.35,
-    className: i.state === 'new' ? 'incident-new' : '',
   };
 }
 

@@ -1,12 +1,16 @@
 // The live incident queue and the incident detail (timeline, actions).
 import { api, ApiFailure } from './api';
-import { t, kindLabel } from './i18n';
+import { getLang, t, kindLabel } from './i18n';
 import { state, visible } from './state';
 import type { Incident, IncidentDetail } from './types/incident';
 import type { VigieMap } from './map';
 import { $, ago, dateTime, clock, h } from './util';
 
 const MAX_SHOWN = 300;
+/** Least time between two renders caused by the live stream. */
+const LIVE_RENDER_MS = 250;
+
+type Row = { key: string; li: HTMLElement };
 
 export class Queue {
   private list = $('#queue-list');
@@ -14,6 +18,10 @@ export class Queue {
   private detail = $('#detail');
   private pending = false;
   private detailData: IncidentDetail | null = null;
+  private rows = new Map<string, Row>();
+  private lastRender = 0;
+  private liveTimer = 0;
+  private scrolledTo: string | null = null;
 
   constructor(private map: VigieMap) {
     map.onIncidentClick = (id) => {
@@ -22,57 +30,99 @@ export class Queue {
     };
   }
 
-  /** Re-renders on the next frame (many live changes coalesce into one render). */
+  /** Re-renders on the next frame (many changes coalesce into one render). */
   render(): void {
     if (this.pending) return;
     this.pending = true;
     requestAnimationFrame(() => {
       this.pending = false;
+      this.lastRender = performance.now();
       this.renderNow();
     });
+  }
+
+  /**
+   * For live changes: renders at most every LIVE_RENDER_MS, so that a burst of updates
+   * (tens per second) costs a few renders per second, not one per frame.
+   */
+  renderLive(): void {
+    if (this.pending || this.liveTimer) return;
+    const wait = this.lastRender + LIVE_RENDER_MS - performance.now();
+    if (wait <= 0) return this.render();
+    this.liveTimer = window.setTimeout(() => {
+      this.liveTimer = 0;
+      this.render();
+    }, wait);
   }
 
   private renderNow(): void {
     const items = visible();
     const now = Date.now();
-    const frag = document.createDocumentFragment();
-    for (const i of items.slice(0, MAX_SHOWN)) {
+    const shown = items.slice(0, MAX_SHOWN);
+    // Rows are kept by incident id and rebuilt only when what they show changed.
+    const rows = new Map<string, Row>();
+    const wanted: HTMLElement[] = [];
+    for (const i of shown) {
       const sel = i.id === state.selected;
-      frag.append(
-        h(
-          'li',
-          { class: `item prio-${i.priority} state-${i.state}${sel ? ' selected' : ''}`, 'data-id': i.id, 'data-state': i.state },
-          h(
-            'button',
-            {
-              type: 'button',
-              'aria-current': sel ? 'true' : null,
-              onclick: () => {
-                this.select(i.id);
-                void this.open(i.id);
-              },
-            },
-            h('span', { class: `prio prio-${i.priority}` }, t('prio.' + i.priority)),
-            h('span', { class: 'title' }, i.title),
-            h('span', { class: 'state' }, t('state.' + i.state)),
-            h('span', { class: 'where' }, this.map.districtName(i.district)),
-            h('span', { class: 'age' }, ago(i.opened_at, now)),
-            h('span', { class: 'count' }, `${i.detection_count} ${t(i.detection_count === 1 ? 'detail.detection' : 'detail.detections')}`),
-          ),
-        ),
-      );
+      const age = ago(i.opened_at, now);
+      const key = `${i.version}|${sel ? 1 : 0}|${age}|${getLang()}`;
+      let row = this.rows.get(i.id);
+      if (!row || row.key !== key) row = { key, li: this.row(i, sel, age) };
+      rows.set(i.id, row);
+      wanted.push(row.li);
     }
-    if (items.length === 0) frag.append(h('li', { class: 'empty' }, t('queue.empty')));
-    if (items.length > MAX_SHOWN) frag.append(h('li', { class: 'empty' }, t('queue.more', { n: items.length - MAX_SHOWN })));
-    this.list.replaceChildren(frag);
+    if (items.length === 0) wanted.push(h('li', { class: 'empty' }, t('queue.empty')));
+    if (items.length > MAX_SHOWN) wanted.push(h('li', { class: 'empty' }, t('queue.more', { n: items.length - MAX_SHOWN })));
+    this.rows = rows;
+    // Moves and replaces only what differs from the list on screen.
+    let at: ChildNode | null = this.list.firstChild;
+    for (const li of wanted) {
+      if (at === li) {
+        at = at.nextSibling;
+        continue;
+      }
+      this.list.insertBefore(li, at);
+    }
+    while (at) {
+      const next: ChildNode | null = at.nextSibling;
+      at.remove();
+      at = next;
+    }
     this.count.textContent = String(items.length);
     this.map.setIncidents(items, state.selected);
-    const sel = this.list.querySelector('li.selected');
-    if (sel) sel.scrollIntoView({ block: 'nearest' });
+    if (state.selected !== this.scrolledTo) {
+      this.scrolledTo = state.selected;
+      const sel = this.list.querySelector('li.selected');
+      if (sel) sel.scrollIntoView({ block: 'nearest' });
+    }
     if (state.opened && this.detailData) {
       const cur = state.incidents.get(state.opened);
       if (cur && cur.version !== this.detailData.incident.version) void this.open(state.opened, false);
     }
+  }
+
+  private row(i: Incident, sel: boolean, age: string): HTMLElement {
+    return h(
+      'li',
+      { class: `item prio-${i.priority} state-${i.state}${sel ? ' selected' : ''}`, 'data-id': i.id, 'data-state': i.state },
+      h(
+        'button',
+        {
+          type: 'button',
+          'aria-current': sel ? 'true' : null,
+          onclick: () => {
+            this.select(i.id);
+            void this.open(i.id);
+          },
+        },
+        h('span', { class: `prio prio-${i.priority}` }, t('prio.' + i.priority)),
+        h('span', { class: 'title' }, i.title),
+        h('span', { class: 'state' }, t('state.' + i.state)),
+        h('span', { class: 'where' }, this.map.districtName(i.district)),
+        h('span', { class: 'age' }, age),
+        h('span', { class: 'count' }, `${i.detection_count} ${t(i.detection_count === 1 ? 'detail.detection' : 'detail.detections')}`),
+      ),
+    );
   }
 
   select(id: string | null): void {

@@ -5,6 +5,7 @@
 //! owns fusion), the MQTT side (embedded broker or an external one) and the HTTP server.
 
 pub mod api;
+pub mod audit;
 pub mod demo;
 mod fasthash;
 pub mod fusion;
@@ -56,6 +57,8 @@ pub enum HubError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error("audit log: {0}")]
+    Audit(String),
     #[error("embedded MQTT broker: {0}")]
     Broker(vigie_broker::BrokerError),
 }
@@ -72,7 +75,23 @@ pub struct Hub {
 }
 
 impl Hub {
+    /// Starts a hub without an audit log (tests and benches).
     pub async fn start(opts: HubOptions) -> Result<Hub, HubError> {
+        Hub::start_with_audit(opts, None).await
+    }
+
+    /// Starts a hub whose API reads and actions are written to the audit log in `audit_dir`
+    /// (what `vigie up` runs).
+    pub async fn start_with_audit(opts: HubOptions, audit_dir: Option<std::path::PathBuf>) -> Result<Hub, HubError> {
+        let audit = match audit_dir {
+            Some(dir) => Some(
+                tokio::task::spawn_blocking(move || audit::Auditor::open(&dir, "vigie/audit"))
+                    .await
+                    .map_err(|e| HubError::Audit(e.to_string()))?
+                    .map_err(|e| HubError::Audit(e.to_string()))?,
+            ),
+            None => None,
+        };
         // Bind HTTP first: a taken port fails before anything is opened.
         let listener = tokio::net::TcpListener::bind(opts.http_listen).await.map_err(|e| match e.kind() {
             std::io::ErrorKind::AddrInUse => HubError::HttpAddrInUse { addr: opts.http_listen },
@@ -116,6 +135,7 @@ impl Hub {
             started: Instant::now(),
             mqtt: mqtt_desc,
             broker: broker.clone(),
+            audit: audit.clone(),
         };
         let app = api::router(state);
         let server = tokio::spawn(async move {

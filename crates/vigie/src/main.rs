@@ -25,6 +25,16 @@ enum Command {
         #[command(subcommand)]
         command: commands::config::ConfigCommand,
     },
+    /// Acoustic analytics: simulate recordings, listen (detect, classify), locate (TDOA).
+    Audio {
+        #[command(subcommand)]
+        command: commands::audio::AudioCommand,
+    },
+    /// The audit log: `vigie audit verify` checks it against its signed checkpoints.
+    Audit {
+        #[command(subcommand)]
+        command: commands::audit::AuditCommand,
+    },
     /// Benchmarks; each ends with one line of JSON holding its figures.
     Bench {
         #[command(subcommand)]
@@ -57,6 +67,8 @@ fn main() -> ExitCode {
         Command::Up(args) => commands::up::run(args),
         Command::Config { command } => commands::config::run(command),
         Command::Bench { command } => commands::bench::run(command),
+        Command::Audit { command } => commands::audit::run(command),
+        Command::Audio { command } => commands::audio::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 use vigie_model::geo::BBox;
 use vigie_model::{DetectionId, Kind, Refusal, RefusalReason, SensorId};
 
-use super::{ApiError, AppState, ErrorCode, blocking};
+use super::{ApiError, AppState, ErrorCode, audited, blocking};
 use crate::ingest::Outcome;
 use crate::metrics::Transport;
 use crate::store::{DetectionQuery, StoredDetection};
+use axum::http::HeaderMap;
+use vigie_audit::Action;
 
 #[derive(Debug, Serialize)]
 pub struct LineResult {
@@ -136,9 +138,13 @@ pub(super) fn parse_time(name: &str, v: &Option<String>) -> Result<Option<DateTi
 
 pub async fn list(
     State(st): State<AppState>,
+    headers: HeaderMap,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<StoredDetection>>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let search = serde_json::json!({
+        "from": p.from, "to": p.to, "bbox": p.bbox, "kind": p.kind, "sensor": p.sensor, "limit": p.limit,
+    });
     let q = DetectionQuery {
         from: parse_time("from", &p.from)?,
         to: parse_time("to", &p.to)?,
@@ -153,16 +159,23 @@ pub async fn list(
         limit: p.limit.unwrap_or(100).clamp(1, 10_000),
     };
     let store = st.store.clone();
-    Ok(Json(blocking(move || store.detections(&q)).await?))
+    let found = blocking(move || store.detections(&q)).await?;
+    audited(&st, &headers, Action::Search, "detections".into(), search).await?;
+    Ok(Json(found))
 }
 
-pub async fn get_one(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<StoredDetection>, ApiError> {
+pub async fn get_one(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<StoredDetection>, ApiError> {
     let id = DetectionId::parse(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let store = st.store.clone();
-    blocking(move || store.detection(id))
+    let d = blocking(move || store.detection(id))
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no detection {id}")))
+        .ok_or_else(|| ApiError::not_found(format!("no detection {id}")))?;
+    audited(&st, &headers, Action::ReadDetection, format!("detection/{id}"), serde_json::Value::Null).await?;
+    Ok(Json(d))
 }
 
 #[derive(Debug, Serialize)]

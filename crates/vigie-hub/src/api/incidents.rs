@@ -7,9 +7,10 @@ use axum::http::HeaderMap;
 use serde::Deserialize;
 use vigie_model::{Incident, IncidentAction, IncidentId, IncidentState, Priority};
 
-use super::{ApiError, AppState, ErrorCode, blocking};
+use super::{ApiError, AppState, ErrorCode, actor, audited, blocking};
 use crate::ingest::ActionError;
 use crate::store::{IncidentDetail, IncidentQuery};
+use vigie_audit::Action;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,23 +55,18 @@ fn parse_id(id: &str) -> Result<IncidentId, ApiError> {
     IncidentId::parse(id).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-pub async fn get_one(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<IncidentDetail>, ApiError> {
+pub async fn get_one(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<IncidentDetail>, ApiError> {
     let id = parse_id(&id)?;
     let store = st.store.clone();
-    blocking(move || store.incident(id))
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no incident {id}")))
-}
-
-/// Who acts. Until accounts exist, the console names its operator in `X-Vigie-Operator`.
-fn actor(headers: &HeaderMap) -> String {
-    headers
-        .get("x-vigie-operator")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().chars().filter(|c| !c.is_control()).take(100).collect::<String>())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "operator".into())
+    let detail =
+        blocking(move || store.incident(id)).await?.ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
+    // An incident's detail holds its detections and their evidence: a read to account for.
+    audited(&st, &headers, Action::ReadIncident, format!("incident/{id}"), serde_json::Value::Null).await?;
+    Ok(Json(detail))
 }
 
 async fn apply(
@@ -80,8 +76,14 @@ async fn apply(
     headers: &HeaderMap,
 ) -> Result<Json<Incident>, ApiError> {
     let id = parse_id(id)?;
+    let name = action.name();
+    let audit_action = if matches!(action, IncidentAction::Note { .. }) { Action::Note } else { Action::Transition };
     match st.ingest.act(id, action, &actor(headers)).await {
-        Ok(i) => Ok(Json(i)),
+        Ok(i) => {
+            let detail = serde_json::json!({ "action": name, "state": i.state, "version": i.version });
+            audited(st, headers, audit_action, format!("incident/{id}"), detail).await?;
+            Ok(Json(i))
+        }
         Err(ActionError::NotFound(id)) => Err(ApiError::not_found(format!("no incident {id}"))),
         Err(ActionError::Transition(vigie_model::incident::TransitionError::Invalid(m))) => {
             Err(ApiError::bad_request(m))

@@ -5,6 +5,8 @@ mod console;
 mod detections;
 mod error;
 mod incidents;
+/// Citizen report photos: metadata stripping, size and rate limits (the route is to come).
+pub mod reports;
 mod sensors;
 mod stream;
 mod system;
@@ -33,6 +35,32 @@ pub struct AppState {
     /// How the MQTT side runs, for health: `embedded 127.0.0.1:1883`, `external …`, `off`.
     pub mqtt: String,
     pub broker: Option<vigie_broker::BrokerHandle>,
+    /// The audit log; `None` only in tests and benches that do not exercise it.
+    pub audit: Option<crate::audit::Auditor>,
+}
+
+/// Who acts. Until accounts exist, the console names its operator in `X-Vigie-Operator`.
+pub(crate) fn actor(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get("x-vigie-operator")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().chars().filter(|c| !c.is_control()).take(100).collect::<String>())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "operator".into())
+}
+
+/// Appends to the audit log before the caller serves data or confirms an action; a log
+/// that cannot be written refuses the request (fail closed).
+pub(crate) async fn audited(
+    st: &AppState,
+    headers: &axum::http::HeaderMap,
+    action: vigie_audit::Action,
+    target: String,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    let Some(audit) = &st.audit else { return Ok(()) };
+    let entry = vigie_audit::AuditEntry::new(actor(headers), action, target).with_detail(detail);
+    audit.record(entry).await.map(|_| ()).map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("audit log: {e}")))
 }
 
 /// Every route, as (method, path). The OpenAPI document must describe each one: a test
@@ -52,6 +80,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/incidents/{id}/actions"),
     ("post", "/api/v1/incidents/{id}/notes"),
     ("get", "/api/v1/stream"),
+    ("get", "/api/v1/audit/checkpoint"),
     ("get", "/metrics"),
     ("get", "/api/v1/basemap"),
     ("get", "/api/v1/stats/precision"),
@@ -75,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/incidents/{id}/actions", post(incidents::act))
         .route("/api/v1/incidents/{id}/notes", post(incidents::note))
         .route("/api/v1/stream", get(stream::sse))
+        .route("/api/v1/audit/checkpoint", get(system::audit_checkpoint))
         .route("/metrics", get(system::metrics))
         .route("/api/v1/basemap", get(console::basemap))
         .route("/api/v1/stats/precision", get(console::precision))

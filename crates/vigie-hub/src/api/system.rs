@@ -78,3 +78,12 @@ pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
 pub async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
+
+/// The latest signed checkpoint of the audit log: public, so anyone can hold the hub to it
+/// (`vigie audit verify` checks a log against it).
+pub async fn audit_checkpoint(State(st): State<AppState>) -> Result<Json<vigie_audit::SignedCheckpoint>, ApiError> {
+    match &st.audit {
+        Some(a) => Ok(Json(a.checkpoint())),
+        None => Err(ApiError::not_found("this hub runs without an audit log")),
+    }
+}

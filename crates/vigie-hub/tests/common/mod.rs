@@ -113,14 +113,19 @@ pub fn detection(id: &str, sensor: &str, kind: &str, time: DateTime<Utc>, confid
 }
 
 /// Starts a hub on 127.0.0.1:0 over a SQLite file.
+/// A hub as `vigie up` runs it: with its audit log, in the store's folder.
 pub async fn start_hub(db: &Path, mqtt: MqttMode, clock: Clock) -> Hub {
-    Hub::start(HubOptions {
-        config: config(),
-        http_listen: "127.0.0.1:0".parse().expect("valid address"),
-        store_url: db.display().to_string(),
-        mqtt,
-        clock,
-    })
+    let audit = db.parent().map(|d| d.join("audit"));
+    Hub::start_with_audit(
+        HubOptions {
+            config: config(),
+            http_listen: "127.0.0.1:0".parse().expect("valid address"),
+            store_url: db.display().to_string(),
+            mqtt,
+            clock,
+        },
+        audit,
+    )
     .await
     .expect("the hub starts")
 }

@@ -1,3 +1,5 @@
+pub mod audio;
+pub mod audit;
 pub mod bench;
 pub mod config;
 pub mod up;

@@ -124,13 +124,14 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the data folder {}", args.data.display()))?;
     let store_url = args.store.clone().unwrap_or_else(|| args.data.join("vigie.db").display().to_string());
 
-    let hub = Hub::start(HubOptions {
+    let audit_dir = args.data.join("audit");
+    let hub = Hub::start_with_audit(HubOptions {
         config: config.clone(),
         http_listen: http,
         store_url: store_url.clone(),
         mqtt,
         clock: vigie_hub::ingest::system_clock(),
-    })
+    }, Some(audit_dir.clone()))
     .await
     .map_err(|e| -> anyhow::Error {
         match e {
@@ -163,6 +164,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         },
     }
     println!("  store            {store_desc}");
+    println!("  audit log        {}  (verify: vigie audit verify --data {})", audit_dir.display(), audit_dir.display());
     println!("  sensors {}, rules {}, districts {}", config.sensors.len(), config.rules.len(), config.districts.len());
     if let Some(p) = &config_path {
         println!("  config           {}", p.display());

@@ -53,10 +53,11 @@ pub struct IngestArgs {
     store: Option<String>,
 }
 
-const CAMERAS: usize = 10_000;
-const MICROPHONES: usize = 5_000;
+pub(super) const CAMERAS: usize = 10_000;
+pub(super) const MICROPHONES: usize = 5_000;
 
-fn bench_config() -> Config {
+/// The bench city: 10 000 cameras and 5 000 microphones on two grids, plus the latency probe.
+pub(super) fn bench_config() -> Config {
     let mut sensors = Vec::with_capacity(CAMERAS + MICROPHONES + 1);
     let video = vec![Kind::VideoCrowdDensity, Kind::VideoCrowdMovement, Kind::VideoFire, Kind::VideoTamper];
     for i in 0..CAMERAS {

@@ -1,0 +1,75 @@
+//! The hub's side of the audit log (property 8): every read of personal data and every
+//! operator action is appended to the verifiable log (`vigie-audit`) **before** the data is
+//! served or the action confirmed. One thread owns the log and commits what is queued in
+//! one batch (one fsync and one signed checkpoint per batch). If the log cannot be written,
+//! the read is refused: the hub fails closed.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+use vigie_audit::{AuditEntry, AuditLog, AuditOptions, SignedCheckpoint};
+
+const MAX_BATCH: usize = 1024;
+
+type Request = (AuditEntry, oneshot::Sender<Result<u64, String>>);
+
+/// Handle to the audit writer.
+#[derive(Clone)]
+pub struct Auditor {
+    tx: std::sync::mpsc::Sender<Request>,
+    latest: Arc<Mutex<SignedCheckpoint>>,
+}
+
+impl Auditor {
+    /// Opens (or creates) the log in `dir`; refuses a log that no longer matches its
+    /// signed checkpoint.
+    pub fn open(dir: &Path, origin: &str) -> Result<Auditor, vigie_audit::AuditError> {
+        let mut log = AuditLog::open_with(dir, AuditOptions { origin: origin.to_owned(), sync: true })?;
+        let latest = Arc::new(Mutex::new(log.checkpoint()));
+        let (tx, rx) = std::sync::mpsc::channel::<Request>();
+        let shared = latest.clone();
+        std::thread::Builder::new()
+            .name("vigie-audit".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(r) => batch.push(r),
+                            Err(_) => break,
+                        }
+                    }
+                    let (entries, replies): (Vec<AuditEntry>, Vec<_>) = batch.into_iter().unzip();
+                    match log.append_batch(entries) {
+                        Ok(range) => {
+                            *shared.lock().unwrap_or_else(|p| p.into_inner()) = log.checkpoint();
+                            for (seq, reply) in range.zip(replies) {
+                                let _ = reply.send(Ok(seq));
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot append to the audit log");
+                            for reply in replies {
+                                let _ = reply.send(Err(e.to_string()));
+                            }
+                        }
+                    }
+                }
+            })
+            .map_err(|e| vigie_audit::AuditError::Io { path: "the audit thread".into(), source: e })?;
+        Ok(Auditor { tx, latest })
+    }
+
+    /// Appends an entry and waits until it is committed; returns its sequence number.
+    pub async fn record(&self, entry: AuditEntry) -> Result<u64, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send((entry, reply)).map_err(|_| "the audit log has stopped".to_owned())?;
+        rx.await.map_err(|_| "the audit log has stopped".to_owned())?
+    }
+
+    /// The latest signed checkpoint (public: anyone may hold the hub to it).
+    pub fn checkpoint(&self) -> SignedCheckpoint {
+        self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}

@@ -1,0 +1,60 @@
+//! Property 8 on the API: reads of personal data and operator actions reach the audit log
+//! before the answer, and the log verifies.
+
+mod common;
+
+use vigie_hub::{Hub, HubOptions, MqttMode};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_actions_are_in_the_audit_log_before_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = common::ManualClock::at(common::t0());
+    let audit_dir = dir.path().join("audit");
+    let hub = Hub::start_with_audit(
+        HubOptions {
+            config: common::config(),
+            http_listen: "127.0.0.1:0".parse().unwrap(),
+            store_url: dir.path().join("vigie.db").display().to_string(),
+            mqtt: MqttMode::Off,
+            clock: clock.clock(),
+        },
+        Some(audit_dir.clone()),
+    )
+    .await
+    .unwrap();
+    let addr = hub.http_addr;
+    let size = |r: &common::Response| r.json()["size"].as_u64().unwrap();
+    let before = size(&common::get(addr, "/api/v1/audit/checkpoint").await);
+
+    let line = common::detection(&common::new_id(), "cam-fire-01", "video.fire", clock.now(), 0.9).to_string();
+    let posted = common::post_ndjson(addr, &[line]).await;
+    assert_eq!(posted.status, 200, "{}", posted.text());
+    let incidents = common::get(addr, "/api/v1/incidents").await.json();
+    let id = incidents[0]["id"].as_str().unwrap().to_owned();
+
+    // A read of the incident's detail, a search, an acknowledgement by a named operator.
+    assert_eq!(common::get(addr, &format!("/api/v1/incidents/{id}")).await.status, 200);
+    assert_eq!(common::get(addr, "/api/v1/detections?kind=video.fire").await.status, 200);
+    let acked = common::request(
+        addr,
+        "POST",
+        &format!("/api/v1/incidents/{id}/actions"),
+        &[("content-type", "application/json"), ("x-vigie-operator", "Camille")],
+        br#"{"action":"acknowledge"}"#,
+    )
+    .await;
+    assert_eq!(acked.status, 200, "{}", acked.text());
+
+    // Each answer came after its entry was committed: the checkpoint already counts them.
+    let after = size(&common::get(addr, "/api/v1/audit/checkpoint").await);
+    assert_eq!(after - before, 3, "read_incident, search, transition");
+    hub.stop().await;
+
+    let entries = std::fs::read_to_string(audit_dir.join(vigie_audit::ENTRIES_FILE)).unwrap();
+    let lines: Vec<&str> = entries.lines().collect();
+    assert!(lines[lines.len() - 3].contains("read_incident") && lines[lines.len() - 3].contains(&id));
+    assert!(lines[lines.len() - 2].contains("search"));
+    assert!(lines[lines.len() - 1].contains("transition") && lines[lines.len() - 1].contains("Camille"));
+    let verified = vigie_audit::verify(&audit_dir, &Default::default());
+    assert!(verified.is_ok(), "{verified:?}");
+}
