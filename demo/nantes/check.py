@@ -197,7 +197,7 @@ print(f"  {len(places)} places: {dict(pkinds)}")
 print("vigie.toml")
 cfg = tomllib.loads((HERE / "vigie.toml").read_text(encoding="utf-8"))
 for k in cfg:
-    if k not in set(TOP_KEYS) | {"sensors", "rules"}:
+    if k not in set(TOP_KEYS) | {"sensors", "rules", "authorizations"}:
         err(f"unknown top-level key {k}")
 for table, keys in TOP_KEYS.items():
     extra = set(cfg.get(table, {})) - keys
@@ -300,7 +300,8 @@ for r in rules:
             err(f"rule {rid}: unknown kind {k}")
     if not set(r.get("require_kinds", [])) <= set(r.get("kinds", [])):
         err(f"rule {rid}: require_kinds not within kinds")
-    if not any(k in kind_use for k in r.get("kinds", [])):
+    # system.* kinds come from the hub itself (e.g. sensor_offline), not from sensors.
+    if not any(k in kind_use or k.startswith("system.") for k in r.get("kinds", [])):
         err(f"rule {rid}: no sensor produces any of its kinds")
     min_det, min_sen = r.get("min_detections", 1), r.get("min_sensors", 1)
     if min_sen > min_det or min_det < len(r.get("require_kinds", [])):

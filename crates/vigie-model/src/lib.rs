@@ -5,6 +5,7 @@
 //! config, and small geo helpers. Every producer and the hub decode through
 //! [`detection::decode`], and the JSON Schema in `schema/` is checked against it by tests.
 
+pub mod authorization;
 pub mod config;
 pub mod detection;
 pub mod geo;
@@ -14,6 +15,7 @@ pub mod kind;
 pub mod refusal;
 pub mod sensor;
 
+pub use authorization::Authorization;
 pub use detection::{Detection, Evidence, Location, decode};
 pub use ids::{DetectionId, IdError, IncidentId, SensorId};
 pub use incident::{Incident, IncidentAction, IncidentEvent, IncidentState, Outcome, Priority};

@@ -13,6 +13,34 @@ pub struct SensorView {
     #[serde(flatten)]
     pub sensor: Sensor,
     pub health: Option<SensorHealth>,
+    /// The legal bases naming this sensor, and whether each is in force now.
+    pub authorizations: Vec<AuthorizationView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuthorizationView {
+    pub reference: String,
+    pub analytics: Vec<vigie_model::Kind>,
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub end: chrono::DateTime<chrono::Utc>,
+    pub in_force: bool,
+}
+
+fn authorizations(st: &AppState, id: &SensorId) -> Vec<AuthorizationView> {
+    let now = st.ingest.now();
+    st.ingest
+        .config()
+        .authorizations
+        .iter()
+        .filter(|a| a.sensors.contains(id))
+        .map(|a| AuthorizationView {
+            reference: a.reference.clone(),
+            analytics: a.analytics.clone(),
+            start: a.start,
+            end: a.end,
+            in_force: a.in_force(now),
+        })
+        .collect()
 }
 
 pub async fn list(State(st): State<AppState>) -> Json<Vec<SensorView>> {
@@ -22,7 +50,11 @@ pub async fn list(State(st): State<AppState>) -> Json<Vec<SensorView>> {
             .config()
             .sensors
             .iter()
-            .map(|s| SensorView { sensor: s.clone(), health: health.get(&s.id).cloned() })
+            .map(|s| SensorView {
+                sensor: s.clone(),
+                health: health.get(&s.id).cloned(),
+                authorizations: authorizations(&st, &s.id),
+            })
             .collect(),
     )
 }
@@ -31,7 +63,11 @@ pub async fn get_one(State(st): State<AppState>, Path(id): Path<String>) -> Resu
     let id = SensorId::new(id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let sensor =
         st.ingest.config().sensor(id.as_str()).ok_or_else(|| ApiError::not_found(format!("no sensor {id}")))?;
-    Ok(Json(SensorView { sensor: sensor.clone(), health: st.ingest.activity().get(&id) }))
+    Ok(Json(SensorView {
+        sensor: sensor.clone(),
+        health: st.ingest.activity().get(&id),
+        authorizations: authorizations(&st, &id),
+    }))
 }
 
 /// The config's districts as a GeoJSON FeatureCollection.

@@ -186,6 +186,17 @@ impl Ingest {
                 ),
             ));
         }
+        if cfg.enforces_authorizations() && cfg.authorization_for(&d.sensor, d.kind, d.time).is_none() {
+            return Err(Refusal::new(
+                RefusalReason::Unauthorized,
+                format!(
+                    "no authorization in force covers {} on sensor {} at {}",
+                    d.kind,
+                    d.sensor,
+                    d.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            ));
+        }
         Ok(d)
     }
 

@@ -82,9 +82,11 @@ pub(super) fn check(text: &str, path: &Path, base: Option<&Path>) -> Result<Conf
 
     let rules = if file.rules.is_empty() { default_rules() } else { check_rules(&file.rules, &err)? };
 
+    let authorizations = check_authorizations(&file.authorizations, &sensors, &err)?;
     let mut config =
         Config::from_parts(file.hub.name.clone().unwrap_or_else(|| "Vigie".into()), districts, ingest, sensors, rules);
     config.source = Some(path.to_owned());
+    config.authorizations = authorizations;
     Ok(config)
 }
 
@@ -166,6 +168,56 @@ fn check_sensor(s: &SensorFile, err: &ErrAt<'_>) -> Result<Sensor, ConfigError> 
         analytics,
         field_of_view,
     })
+}
+
+fn parse_day_or_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
+}
+
+fn check_authorizations(
+    list: &[Spanned<super::file::AuthorizationFile>],
+    sensors: &[Sensor],
+    err: &ErrAt<'_>,
+) -> Result<Vec<crate::Authorization>, ConfigError> {
+    let mut out = Vec::with_capacity(list.len());
+    for a in list {
+        let a = a.get_ref();
+        let reference = a.reference.get_ref().trim().to_owned();
+        if reference.is_empty() {
+            return Err(err(a.reference.span(), "an authorization needs its act's reference".into()));
+        }
+        let mut ids = Vec::new();
+        for s in a.sensors.get_ref() {
+            let Some(sensor) = sensors.iter().find(|x| x.id.as_str() == s.get_ref()) else {
+                return Err(err(
+                    s.span(),
+                    format!("authorization {reference:?}: sensor {:?} is not declared", s.get_ref()),
+                ));
+            };
+            ids.push(sensor.id.clone());
+        }
+        if ids.is_empty() {
+            return Err(err(a.sensors.span(), format!("authorization {reference:?}: sensors must not be empty")));
+        }
+        let analytics = kinds(&a.analytics, err)?;
+        if analytics.is_empty() {
+            return Err(err(a.analytics.span(), format!("authorization {reference:?}: analytics must not be empty")));
+        }
+        let time = |v: &Spanned<String>| {
+            parse_day_or_time(v.get_ref()).ok_or_else(|| {
+                err(v.span(), format!("authorization {reference:?}: {:?} is not YYYY-MM-DD nor RFC 3339", v.get_ref()))
+            })
+        };
+        let (start, end) = (time(&a.start)?, time(&a.end)?);
+        if start >= end {
+            return Err(err(a.end.span(), format!("authorization {reference:?}: end must be after start")));
+        }
+        out.push(crate::Authorization { reference, sensors: ids, analytics, start, end });
+    }
+    Ok(out)
 }
 
 fn check_rules(rules: &[Spanned<RuleFile>], err: &ErrAt<'_>) -> Result<Vec<Rule>, ConfigError> {

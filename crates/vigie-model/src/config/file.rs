@@ -19,6 +19,24 @@ pub struct ConfigFile {
     pub sensors: Vec<Spanned<SensorFile>>,
     #[serde(default)]
     pub rules: Vec<Spanned<RuleFile>>,
+    /// Legal bases. When any is declared, every detection must be covered by one in force.
+    #[serde(default)]
+    pub authorizations: Vec<Spanned<AuthorizationFile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizationFile {
+    /// The act's reference, e.g. "Arrêté préfectoral n° 44-2026-0142".
+    pub reference: Spanned<String>,
+    /// Sensor ids it covers (each must be declared).
+    pub sensors: Spanned<Vec<Spanned<String>>>,
+    /// Detection kinds it allows on them.
+    pub analytics: Spanned<Vec<Spanned<String>>>,
+    /// First day in force: `YYYY-MM-DD` (00:00 UTC) or an RFC 3339 time.
+    pub start: Spanned<String>,
+    /// End, exclusive: `YYYY-MM-DD` (00:00 UTC) or an RFC 3339 time.
+    pub end: Spanned<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

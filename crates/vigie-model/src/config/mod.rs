@@ -69,6 +69,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub sensors: Vec<Sensor>,
     pub rules: Vec<Rule>,
+    /// Legal bases; empty means none declared (enforcement off, `vigie up` warns).
+    pub authorizations: Vec<crate::Authorization>,
     /// Sensor id → position in `sensors`; ingest looks a sensor up per detection.
     sensor_index: HashMap<String, usize>,
 }
@@ -84,7 +86,7 @@ impl Config {
         rules: Vec<Rule>,
     ) -> Config {
         let sensor_index = sensors.iter().enumerate().map(|(i, s)| (s.id.as_str().to_owned(), i)).collect();
-        Config { hub_name, source: None, districts, ingest, sensors, rules, sensor_index }
+        Config { hub_name, source: None, districts, ingest, sensors, rules, authorizations: vec![], sensor_index }
     }
 
     /// The default fusion rules (also used when a config declares none).
@@ -113,6 +115,21 @@ impl Config {
 
     pub fn sensor(&self, id: &str) -> Option<&Sensor> {
         self.sensor_index.get(id).and_then(|i| self.sensors.get(*i))
+    }
+
+    /// Whether detections must be covered by an authorization (some are declared).
+    pub fn enforces_authorizations(&self) -> bool {
+        !self.authorizations.is_empty()
+    }
+
+    /// The authorization in force that allows `kind` on `sensor` at `at`.
+    pub fn authorization_for(
+        &self,
+        sensor: &crate::SensorId,
+        kind: crate::Kind,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<&crate::Authorization> {
+        self.authorizations.iter().find(|a| a.covers(sensor, kind, at))
     }
 
     /// The district holding a point, if any.

@@ -104,3 +104,36 @@ fn camera_fields_only_on_cameras() {
     let e = check(&mic).unwrap_err();
     assert!(e.message.contains("cameras only"), "{e}");
 }
+
+const AUTH: &str = r#"
+[[authorizations]]
+reference = "Arrêté préfectoral n° 44-2026-0142"
+sensors = ["cam-1"]
+analytics = ["video.crowd_density"]
+start = "2026-01-01"
+end = "2027-01-01"
+"#;
+
+#[test]
+fn authorizations_are_read_and_checked() {
+    let c = check(&format!("{SENSOR}{AUTH}")).unwrap();
+    assert!(c.enforces_authorizations());
+    let cam = crate::SensorId::new("cam-1").unwrap();
+    let inside = "2026-06-01T12:00:00Z".parse().unwrap();
+    let after = "2027-01-01T00:00:00Z".parse().unwrap();
+    assert!(c.authorization_for(&cam, crate::Kind::VideoCrowdDensity, inside).is_some());
+    assert!(c.authorization_for(&cam, crate::Kind::VideoCrowdDensity, after).is_none(), "the end is exclusive");
+    assert!(c.authorization_for(&cam, crate::Kind::VideoTamper, inside).is_none(), "not an authorized analytic");
+    assert!(!check(SENSOR).unwrap().enforces_authorizations());
+}
+
+#[test]
+fn rejects_bad_authorizations_at_their_line() {
+    let e = check(&format!("{SENSOR}{}", AUTH.replace("[\"cam-1\"]", "[\"cam-9\"]"))).unwrap_err();
+    assert!(e.message.contains("cam-9") && e.message.contains("not declared"), "{e}");
+    assert_eq!(e.line, 15, "{e}");
+    let e = check(&format!("{SENSOR}{}", AUTH.replace("2027-01-01", "2025-01-01"))).unwrap_err();
+    assert!(e.message.contains("end must be after start"), "{e}");
+    let e = check(&format!("{SENSOR}{}", AUTH.replace("2027-01-01", "someday"))).unwrap_err();
+    assert!(e.message.contains("YYYY-MM-DD"), "{e}");
+}

@@ -94,6 +94,11 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
             Config::empty()
         }
     };
+    if config.authorizations.is_empty() && !config.sensors.is_empty() {
+        eprintln!(
+            "warning: the config declares no [[authorizations]]: no legal basis is checked, every configured analytic is accepted. Declare the prefectoral orders and council decisions (docs/configuration.md#authorizations) to enforce them."
+        );
+    }
     let config = Arc::new(config);
 
     // --demo alone may move off taken default ports; explicit flags never move.
