@@ -52,6 +52,7 @@ export async function startHub() {
   }
   return {
     base,
+    data,
     log,
     async stop() {
       if (child.exitCode === null) {

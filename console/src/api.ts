@@ -6,6 +6,16 @@ import type { Detection, PostResult } from './types/detection';
 
 export class ApiFailure extends Error {}
 
+/** A citizen report (`POST /api/v1/reports`); the hub strips the photo's metadata. */
+export interface ReportRequest {
+  category: string;
+  description: string;
+  lon: number;
+  lat: number;
+  uncertainty_m?: number;
+  photo?: { media_type: string; data_base64: string };
+}
+
 async function req<T>(method: string, path: string, body?: unknown, ndjson = false): Promise<T> {
   const init: RequestInit = { method, headers: {} };
   if (body !== undefined) {
@@ -35,5 +45,6 @@ export const api = {
   zones: () => req<FeatureCollection>('GET', '/api/v1/zones'),
   basemap: () => req<FeatureCollection>('GET', '/api/v1/basemap'),
   precision: () => req<PrecisionStats>('GET', '/api/v1/stats/precision'),
+  postReport: (r: ReportRequest) => req<{ reference: string }>('POST', '/api/v1/reports', r),
   postDetection: (d: Detection) => req<PostResult>('POST', '/api/v1/detections', JSON.stringify(d) + '\n', true),
 };

@@ -1,11 +1,23 @@
-// The public citizen report page: posts a `citizen.report` detection for the hub's first
-// citizen sensor and shows its id back as the reference number.
+// The public citizen report page: posts to `POST /api/v1/reports` (category, description,
+// place, optional photo); the hub strips the photo's metadata, stores a `citizen.report`
+// detection for its first citizen sensor and answers its id, shown as the reference number.
 import * as L from 'leaflet';
 import { api, ApiFailure } from './api';
 import { getLang, setLang, t, translatePage } from './i18n';
-import { $, h, ulid } from './util';
+import { $, h } from './util';
 
 const CATEGORIES = ['lighting', 'roads', 'dumping', 'noise', 'vandalism', 'danger', 'other'];
+const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
+
+/** The file's bytes as base64 (without the `data:` prefix). */
+function base64Of(file: File): Promise<string> {
+  return new Promise((ok, fail) => {
+    const r = new FileReader();
+    r.onload = () => ok(String(r.result).replace(/^data:[^,]*,/, ''));
+    r.onerror = () => fail(r.error ?? new Error('read failed'));
+    r.readAsDataURL(file);
+  });
+}
 
 let point: { lat: number; lon: number; uncertainty_m: number } | null = null;
 let sensorId: string | null = null;
@@ -91,23 +103,25 @@ async function submit(): Promise<void> {
     return;
   }
   if (!sensorId) return;
+  const file = ($('#photo') as HTMLInputElement).files?.[0] ?? null;
+  if (file && (!['image/jpeg', 'image/png'].includes(file.type) || file.size > MAX_PHOTO_BYTES)) {
+    err.textContent = t('report.photobad');
+    return;
+  }
   const btn = $('#submit') as HTMLButtonElement;
   btn.disabled = true;
   btn.textContent = t('report.sending');
   try {
-    const id = ulid();
-    const res = await api.postDetection({
-      id,
-      sensor: sensorId,
-      kind: 'citizen.report',
-      time: new Date().toISOString(),
-      location: { lon: point.lon, lat: point.lat, uncertainty_m: point.uncertainty_m },
-      confidence: 0.6,
-      attributes: { category: ($('#category') as HTMLSelectElement).value, description: description.slice(0, 1000) },
+    const res = await api.postReport({
+      category: ($('#category') as HTMLSelectElement).value,
+      description: description.slice(0, 2000),
+      lon: point.lon,
+      lat: point.lat,
+      uncertainty_m: point.uncertainty_m,
+      ...(file ? { photo: { media_type: file.type, data_base64: await base64Of(file) } } : {}),
     });
-    const r = res.results[0];
-    if (!r || (r.status !== 'accepted' && r.status !== 'duplicate')) throw new ApiFailure(r?.detail ?? r?.reason ?? 'refused');
-    $('#reference').textContent = id;
+    if (!res?.reference) throw new ApiFailure('no reference');
+    $('#reference').textContent = res.reference;
     ($('#report-form') as HTMLFormElement).hidden = true;
     $('#done').hidden = false;
     point = null;

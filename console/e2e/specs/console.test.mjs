@@ -1,4 +1,6 @@
 // End to end: a real hub (`vigie up --demo`), Debian's Chromium driven by playwright-core.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, ulid } from '../hub.mjs';
@@ -25,6 +27,25 @@ async function detectionOf(kind, extra = {}) {
     ...extra,
   };
 }
+
+/** A minimal baseline JPEG (1×1) carrying an EXIF segment with GPS coordinates. */
+function jpegWithGps() {
+  const seg = (marker, body) => Buffer.concat([Buffer.from([0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 0xff]), Buffer.from(body)]);
+  const huff = (cls) => [cls, 0, 1, ...Array(14).fill(0), 0];
+  return Buffer.concat([
+    Buffer.from([0xff, 0xd8]),
+    seg(0xe0, Buffer.from('JFIF\0\x01\x01\0\0\x01\0\x01\0\0', 'latin1')),
+    seg(0xe1, Buffer.concat([Buffer.from('Exif\0\0MM\0\x2a\0\0\0\x08', 'latin1'), Buffer.from('GPS 47.2155 -1.5555')])),
+    seg(0xdb, [0, ...Array(64).fill(1)]),
+    seg(0xc0, [8, 0, 1, 0, 1, 1, 1, 0x11, 0]),
+    seg(0xc4, huff(0x00)),
+    seg(0xc4, huff(0x10)),
+    seg(0xda, [1, 1, 0, 0, 63, 0]),
+    Buffer.from([0x00, 0x3f, 0xff, 0xd9]),
+  ]);
+}
+
+const hasApp1 = (b) => b.some((x, i) => x === 0xff && b[i + 1] === 0xe1);
 
 async function incidentOf(detectionId) {
   return until(async () => (await getJson(hub.base, `/api/v1/detections/${detectionId}`)).incident, {
@@ -140,6 +161,9 @@ test('a citizen report from /report becomes an incident', async () => {
   const box = await rp.locator('#report-map').boundingBox();
   await rp.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
   await rp.waitForFunction(() => document.querySelector('#where').textContent.length > 0);
+  const photo = jpegWithGps();
+  assert.ok(hasApp1(photo));
+  await rp.setInputFiles('#photo', { name: 'lampadaire.jpg', mimeType: 'image/jpeg', buffer: photo });
   await shot(rp, '07-report-form');
   const a11y = await axe(rp);
   await rp.click('#submit');
@@ -149,6 +173,14 @@ test('a citizen report from /report becomes an incident', async () => {
   const id = await incidentOf(ref);
   const inc = (await getJson(hub.base, `/api/v1/incidents/${id}`)).incident;
   assert.deepEqual(inc.kinds, ['citizen.report']);
+  const det = await getJson(hub.base, `/api/v1/detections/${ref}`);
+  assert.equal(det.attributes.category, 'lighting');
+  const [ev] = det.evidence;
+  assert.equal(ev.media_type, 'image/jpeg');
+  assert.equal(ev.uri, `evidence/${ev.sha256}.jpg`);
+  const stored = readFileSync(join(hub.data, ev.uri));
+  assert.ok(!hasApp1(stored), 'the stored photo has no EXIF (APP1) segment');
+  assert.ok(!stored.includes('GPS'), 'no GPS text left');
   await shot(rp, '08-report-done');
   assert.deepEqual(a11y, [], 'no serious/critical a11y violations on /report');
   assert.deepEqual(rerrors, [], 'no console errors on /report');

@@ -81,8 +81,20 @@ impl Hub {
     }
 
     /// Starts a hub whose API reads and actions are written to the audit log in `audit_dir`
-    /// (what `vigie up` runs).
+    /// (what `vigie up` runs). Citizen report photos go to `evidence` beside it
+    /// (`<data>/audit` → `<data>/evidence`); without an audit folder, photos are refused.
     pub async fn start_with_audit(opts: HubOptions, audit_dir: Option<std::path::PathBuf>) -> Result<Hub, HubError> {
+        let evidence_dir = audit_dir.as_deref().and_then(std::path::Path::parent).map(|d| d.join("evidence"));
+        Hub::start_full(opts, audit_dir, evidence_dir).await
+    }
+
+    /// Starts a hub with an audit folder and an evidence folder (citizen report photos), each
+    /// optional.
+    pub async fn start_full(
+        opts: HubOptions,
+        audit_dir: Option<std::path::PathBuf>,
+        evidence_dir: Option<std::path::PathBuf>,
+    ) -> Result<Hub, HubError> {
         let audit = match audit_dir {
             Some(dir) => Some(
                 tokio::task::spawn_blocking(move || audit::Auditor::open(&dir, "vigie/audit"))
@@ -136,10 +148,12 @@ impl Hub {
             mqtt: mqtt_desc,
             broker: broker.clone(),
             audit: audit.clone(),
+            evidence_dir,
+            reports: Arc::new(api::reports::RateLimiter::for_reports()),
         };
         let app = api::router(state);
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
         });

@@ -5,7 +5,7 @@ mod console;
 mod detections;
 mod error;
 mod incidents;
-/// Citizen report photos: metadata stripping, size and rate limits (the route is to come).
+/// Citizen reports: `POST /api/v1/reports`, photo metadata stripping, size and rate limits.
 pub mod reports;
 mod sensors;
 mod stream;
@@ -37,6 +37,10 @@ pub struct AppState {
     pub broker: Option<vigie_broker::BrokerHandle>,
     /// The audit log; `None` only in tests and benches that do not exercise it.
     pub audit: Option<crate::audit::Auditor>,
+    /// Where citizen report photos are stored (`<data>/evidence`); `None`: photos are refused.
+    pub evidence_dir: Option<std::path::PathBuf>,
+    /// Citizen reports per client address.
+    pub reports: Arc<reports::RateLimiter>,
 }
 
 /// Who acts. Until accounts exist, the console names its operator in `X-Vigie-Operator`.
@@ -72,6 +76,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/sensors/{id}"),
     ("get", "/api/v1/zones"),
     ("post", "/api/v1/detections"),
+    ("post", "/api/v1/reports"),
     ("get", "/api/v1/detections"),
     ("get", "/api/v1/detections/refused"),
     ("get", "/api/v1/detections/{id}"),
@@ -97,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sensors/{id}", get(sensors::get_one))
         .route("/api/v1/zones", get(sensors::zones))
         .route("/api/v1/detections", post(detections::post_ndjson).get(detections::list))
+        .route("/api/v1/reports", post(reports::post))
         .route("/api/v1/detections/refused", get(detections::refused))
         .route("/api/v1/detections/{id}", get(detections::get_one))
         .route("/api/v1/incidents", get(incidents::list))

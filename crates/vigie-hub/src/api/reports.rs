@@ -1,5 +1,12 @@
-//! Building blocks of the citizen report route (`POST /api/v1/reports`, not routed yet):
-//! photo metadata stripping, the photo size limit and a per-client rate limit.
+//! The citizen report route, `POST /api/v1/reports`: a JSON body (category, description,
+//! place, optional photo) checked here, rate-limited per client address, its photo stripped
+//! of metadata and stored under `<data>/evidence/<sha256>.<jpg|png>`, then submitted as a
+//! `citizen.report` detection of the config's first citizen sensor. The answer, after the
+//! commit, is the detection id as the citizen's reference number.
+//!
+//! Citizens are not identified: there is no name field (unknown fields are refused), the
+//! client address is only held in memory by the rate limiter, and the description is stored
+//! as the citizen's words, never profiled per author.
 //!
 //! - JPEG: the marker segments are walked; APP1–APP15 (EXIF, XMP, ICC, maker notes…) and COM
 //!   are dropped, APP0 (JFIF) and the image segments kept, nothing after EOI is kept.
@@ -7,9 +14,25 @@
 //!   tIME…), nothing after IEND.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::SecondsFormat;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use vigie_model::DetectionId;
+use vigie_model::sensor::SensorType;
+
+use super::{ApiError, AppState, ErrorCode};
+use crate::ingest::Outcome;
+use crate::metrics::Transport;
 
 /// The largest photo accepted, before stripping.
 pub const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
@@ -173,6 +196,205 @@ impl RateLimiter {
         }
         q.push_back(now);
         Ok(())
+    }
+}
+
+/// The report categories (the console's list).
+pub const CATEGORIES: &[&str] = &["lighting", "roads", "dumping", "noise", "vandalism", "danger", "other"];
+
+/// The longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    category: String,
+    description: String,
+    lon: f64,
+    lat: f64,
+    /// Metres; 25 when absent.
+    #[serde(default)]
+    uncertainty_m: Option<f64>,
+    #[serde(default)]
+    photo: Option<PhotoUpload>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoUpload {
+    media_type: String,
+    data_base64: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReportAccepted {
+    /// The detection id, given to the citizen as the reference number.
+    pub reference: DetectionId,
+}
+
+/// `429 Too Many Requests` with `Retry-After` (whole seconds).
+fn too_many(wait: Duration) -> Response {
+    let secs = wait.as_secs().max(1);
+    let mut r =
+        ApiError::new(ErrorCode::TooManyRequests, format!("too many reports from this address; try again in {secs} s"))
+            .into_response();
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+fn check_fields(r: &ReportRequest) -> Result<(String, f64), ApiError> {
+    if !CATEGORIES.contains(&r.category.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "category {:?} is not one of {}",
+            r.category,
+            CATEGORIES.join(", ")
+        )));
+    }
+    // Control characters other than line breaks and tabs are dropped.
+    let description: String =
+        r.description.trim().chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect();
+    let n = description.chars().count();
+    if n == 0 || n > MAX_DESCRIPTION_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "the description has {n} characters; give 1 to {MAX_DESCRIPTION_CHARS}"
+        )));
+    }
+    if !(r.lon.is_finite() && (-180.0..=180.0).contains(&r.lon) && r.lat.is_finite() && (-90.0..=90.0).contains(&r.lat))
+    {
+        return Err(ApiError::bad_request(format!(
+            "the place ({}, {}) is not a longitude and a latitude",
+            r.lon, r.lat
+        )));
+    }
+    let uncertainty = r.uncertainty_m.unwrap_or(25.0);
+    if !(uncertainty.is_finite() && (0.0..=100_000.0).contains(&uncertainty)) {
+        return Err(ApiError::bad_request("uncertainty_m must be between 0 and 100000"));
+    }
+    Ok((description, uncertainty))
+}
+
+/// Decodes, checks and strips the photo; returns it with its SHA-256 (hex).
+fn decode_photo(p: &PhotoUpload) -> Result<(CleanPhoto, String), ApiError> {
+    use base64::Engine;
+    if !matches!(p.media_type.as_str(), "image/jpeg" | "image/png") {
+        return Err(ApiError::bad_request(format!(
+            "photo media_type {:?}: only image/jpeg and image/png",
+            p.media_type
+        )));
+    }
+    // Refuse an oversized photo before decoding it.
+    if p.data_base64.len() / 4 * 3 > MAX_PHOTO_BYTES + 3 {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the photo is larger than {MAX_PHOTO_BYTES} bytes"),
+        ));
+    }
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(p.data_base64.trim())
+        .map_err(|e| ApiError::bad_request(format!("photo data_base64: {e}")))?;
+    let clean = clean_photo(&data).map_err(|e| match e {
+        PhotoError::TooLarge(_) => ApiError::new(ErrorCode::PayloadTooLarge, e.to_string()),
+        _ => ApiError::bad_request(e.to_string()),
+    })?;
+    if clean.media_type != p.media_type {
+        return Err(ApiError::bad_request(format!("the photo is {}, not {}", clean.media_type, p.media_type)));
+    }
+    let digest = Sha256::digest(&clean.bytes);
+    let sha: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok((clean, sha))
+}
+
+/// Writes `<dir>/<name>` once (a temporary file renamed into place).
+fn store_photo(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(name);
+    if path.exists() {
+        return Ok(());
+    }
+    let tmp = dir.join(format!(".{name}.{}.tmp", ulid::Ulid::new()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, &path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// `POST /api/v1/reports`.
+pub async fn post(
+    State(st): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    body: Result<Json<ReportRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<ReportAccepted>), Response> {
+    let Json(req) = body.map_err(|rejection| {
+        let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ErrorCode::PayloadTooLarge
+        } else {
+            ErrorCode::BadRequest
+        };
+        ApiError::new(code, rejection.body_text()).into_response()
+    })?;
+    let (description, uncertainty) = check_fields(&req).map_err(IntoResponse::into_response)?;
+    let sensor = st
+        .ingest
+        .config()
+        .sensors
+        .iter()
+        .find(|s| s.sensor_type == SensorType::Citizen)
+        .map(|s| s.id.clone())
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::Unavailable, "citizen reports are not open: the config has no citizen sensor")
+                .into_response()
+        })?;
+    if req.photo.is_some() && st.evidence_dir.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "this hub has no evidence folder: send the report without a photo",
+        )
+        .into_response());
+    }
+    st.reports.check(client.ip(), Instant::now()).map_err(too_many)?;
+
+    let mut evidence = Vec::new();
+    if let (Some(photo), Some(dir)) = (&req.photo, &st.evidence_dir) {
+        let (clean, sha) = decode_photo(photo).map_err(IntoResponse::into_response)?;
+        let ext = if clean.media_type == "image/png" { "png" } else { "jpg" };
+        let name = format!("{sha}.{ext}");
+        let (dir, file) = (dir.clone(), name.clone());
+        tokio::task::spawn_blocking(move || store_photo(&dir, &file, &clean.bytes))
+            .await
+            .map_err(|e| ApiError::internal(format!("task failed: {e}")).into_response())?
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot store a report photo");
+                ApiError::new(ErrorCode::Unavailable, format!("cannot store the photo: {e}")).into_response()
+            })?;
+        evidence.push(serde_json::json!({
+            "media_type": clean.media_type, "uri": format!("evidence/{name}"), "sha256": sha,
+        }));
+    }
+
+    let id = DetectionId::generate();
+    let line = serde_json::json!({
+        "id": id,
+        "sensor": sensor,
+        "kind": "citizen.report",
+        "time": st.ingest.now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        "location": { "lon": req.lon, "lat": req.lat, "uncertainty_m": uncertainty },
+        "confidence": 0.6,
+        "attributes": { "category": req.category, "description": description },
+        "evidence": evidence,
+    });
+    let line = serde_json::to_vec(&line).map_err(|e| ApiError::internal(e.to_string()).into_response())?;
+    let detection = st
+        .ingest
+        .check(Transport::Http, &line, None)
+        .map_err(|r| ApiError::bad_request(format!("{}: {}", r.reason.as_str(), r.detail)).into_response())?;
+    match st.ingest.submit(detection).await {
+        Ok(Outcome::Accepted | Outcome::Duplicate) => Ok((StatusCode::CREATED, Json(ReportAccepted { reference: id }))),
+        Ok(Outcome::Failed(e)) => {
+            Err(ApiError::new(ErrorCode::Unavailable, format!("not stored, send again: {e}")).into_response())
+        }
+        Err(_) => Err(ApiError::new(ErrorCode::Unavailable, "the hub is stopping").into_response()),
     }
 }
 
