@@ -45,7 +45,7 @@ pub struct OnsetAttributes {
     #[serde(default = "yes")]
     pub clock_ok: bool,
     #[serde(default)]
-    pub peak_db: f64,
+    pub peak_db: Option<f64>,
 }
 
 fn yes() -> bool {

@@ -1,19 +1,27 @@
 //! Stage `locate`: onset reports of several sensors → one detection at the source.
 //!
 //! 1. **Associate**: reports sorted by onset are grouped while they fall within
-//!    `max_baseline_m / c` (+ margin) of the group's first one; a sensor counts once per group.
+//!    `max_baseline_m / c` (+ margin) of the group's first one; a sensor counts once per group
+//!    (a second report of it, an echo, goes to the next open group and never splits the event).
 //! 2. **Solve** (≥ `min_sensors`, default 3, sensors with a disciplined clock): unknowns are
-//!    the source position and the emission time, in a local metric frame. A grid over the
-//!    sensors' area (+ margin) gives start points (emission time = median of `t_i − d_i/c`);
-//!    from the best few, iteratively reweighted Gauss–Newton with a Cauchy loss (scale
-//!    `loss_scale_m`) down-weights non-line-of-sight paths and bad picks; residuals beyond
-//!    `outlier_m` are then dropped and the fit redone by least squares on the inliers. Among
-//!    start points, the solution that fits the most sensors within `outlier_m` wins
-//!    (consensus, as in RANSAC), ties broken by the Cauchy cost.
+//!    the source position and the emission time (as a range offset `tau`), in a local metric
+//!    frame; residual `r_i = c·(t_i − t_ref) + tau − d_i`. A non-line-of-sight (NLOS) path only
+//!    ever adds delay, so at the source line-of-sight sensors have `r ≈ 0` and NLOS ones
+//!    `r > 0`; a residual well below zero (an arrival earlier than the direct path allows) is
+//!    physically impossible. Candidates come from three sources over a grid covering the
+//!    sensors (+ margin): (a) Cauchy IRLS Gauss–Newton from the best grid points of a Cauchy
+//!    cost; (b) an asymmetric grid score (how many sensors lie within 1.5 grid steps below the
+//!    largest `d_i − rng_i`), refit on those sensors; (c) RANSAC over minimal subsets: every
+//!    sensor triple (up to 12 sensors) fitted from the grid point where it agrees best. Each
+//!    candidate is polished by least squares on its inliers (`|r| ≤ outlier_m`, default 2 m),
+//!    and scored by consensus minus twice the number of impossible early arrivals
+//!    (`r < −outlier_m`), ties broken by the inliers' squared residuals.
 //!    Speed of sound: `c = 331.3·sqrt(1 + T/273.15)`.
 //! 3. **Uncertainty**: 2.45 σ along the worst axis of the position covariance (95 % in 2-D),
 //!    σ being the inliers' residual scale (at least `min_sigma_m`), floored at `min_uncertainty_m`;
-//!    raised when few inliers remain or the fix lies far outside the array.
+//!    raised when few inliers remain or the fix lies far outside the array, and widened to
+//!    the distance of any other candidate as good (or, with ≤ 4 inliers, fitting one sensor
+//!    fewer): with most paths NLOS the consensus alone cannot tell them apart.
 //! 4. Fewer than `min_sensors` usable reports: the detection is placed at the sensor that
 //!    heard it first, with `lone_uncertainty_m` — never at a made-up point.
 
@@ -35,6 +43,10 @@ pub struct LocateConfig {
     pub grid_margin_m: f64,
     pub min_sigma_m: f64,
     pub min_uncertainty_m: f64,
+    /// Level cue: weight (in sensors of consensus) of each sensor whose level disagrees with
+    /// the fit, and the tolerance, dB, around the expected `1/r` level (0 weight: no cue).
+    pub level_weight: f64,
+    pub level_tolerance_db: f64,
     pub lone_uncertainty_m: f64,
     /// Sensor id of the emitted (fused) detections.
     pub sensor_id: SensorId,
@@ -47,11 +59,13 @@ impl Default for LocateConfig {
             max_baseline_m: 2000.0,
             min_sensors: 3,
             loss_scale_m: 2.0,
-            outlier_m: 6.0,
+            outlier_m: 2.0,
             grid_step_m: 10.0,
             grid_margin_m: 300.0,
             min_sigma_m: 0.5,
             min_uncertainty_m: 2.0,
+            level_weight: 1.5,
+            level_tolerance_db: 3.0,
             lone_uncertainty_m: 1000.0,
             sensor_id: SensorId::new("audio-tdoa").expect("valid id"),
         }
@@ -68,6 +82,9 @@ pub struct OnsetReport {
     pub kind: Kind,
     pub confidence: f64,
     pub clock_ok: bool,
+    /// Peak level of the sensor's event (dB, same calibration for all sensors), if known:
+    /// an NLOS arrival is weaker than `1/r` predicts.
+    pub level_db: Option<f64>,
 }
 
 impl OnsetReport {
@@ -86,6 +103,7 @@ impl OnsetReport {
             kind: d.kind,
             confidence: d.confidence,
             clock_ok: a.clock_ok,
+            level_db: a.peak_db.filter(|v| v.is_finite()),
         })
     }
 }
@@ -114,10 +132,17 @@ pub fn associate(mut reports: Vec<OnsetReport>, cfg: &LocateConfig) -> Vec<Vec<O
     let c = crate::speed_of_sound(cfg.temperature_c);
     let window = Duration::nanoseconds(((cfg.max_baseline_m / c + 0.05) * 1e9) as i64);
     let mut groups: Vec<Vec<OnsetReport>> = Vec::new();
+    // Open groups are those whose first report is within the window; a second report of a
+    // sensor already in a group (an echo, a tail) goes to the next open group or starts one,
+    // and never closes the current group.
+    let mut open_from = 0;
     for r in reports {
-        match groups.last_mut() {
-            Some(g) if r.onset - g[0].onset <= window && !g.iter().any(|o| o.sensor == r.sensor) => g.push(r),
-            _ => groups.push(vec![r]),
+        while open_from < groups.len() && r.onset - groups[open_from][0].onset > window {
+            open_from += 1;
+        }
+        match groups[open_from..].iter_mut().find(|g| !g.iter().any(|o| o.sensor == r.sensor)) {
+            Some(g) => g.push(r),
+            None => groups.push(vec![r]),
         }
     }
     groups
@@ -168,7 +193,8 @@ pub fn locate(group: &[OnsetReport], cfg: &LocateConfig) -> Fix {
     let s: Vec<(f64, f64)> = usable.iter().map(|r| ((r.lon - lon0) * mx, (r.lat - lat0) * my)).collect();
     let rng: Vec<f64> =
         usable.iter().map(|r| c * (r.onset - t_ref).num_nanoseconds().unwrap_or(0) as f64 * 1e-9).collect();
-    let sol = solve(&s, &rng, cfg);
+    let levels: Option<Vec<f64>> = usable.iter().map(|r| r.level_db).collect();
+    let sol = solve(&s, &rng, levels.as_deref(), cfg);
     let Some(sol) = sol else { return lone };
     let nearest = s.iter().map(|p| ((p.0 - sol.x).powi(2) + (p.1 - sol.y).powi(2)).sqrt()).fold(f64::MAX, f64::min);
     let mut unc = sol.radius_m.max(cfg.min_uncertainty_m);
@@ -261,7 +287,26 @@ fn refine(
     (p, jtj)
 }
 
-fn solve(s: &[(f64, f64)], rng: &[f64], cfg: &LocateConfig) -> Option<Solution> {
+/// Sensors whose level disagrees with the fit: an inlier much weaker than the inliers' median
+/// source level (`level + 20·log10 d`), or an outlier (late) one that is not weaker.
+fn level_misfits(s: &[(f64, f64)], levels: &[f64], p: [f64; 3], res: &[f64], cfg: &LocateConfig) -> f64 {
+    let src: Vec<f64> =
+        s.iter().zip(levels).map(|(q, l)| l + 20.0 * ((p[0] - q.0).hypot(p[1] - q.1)).max(1.0).log10()).collect();
+    let mut inl: Vec<f64> = src.iter().zip(res).filter(|(_, r)| r.abs() <= cfg.outlier_m).map(|(l, _)| *l).collect();
+    if inl.is_empty() {
+        return 0.0;
+    }
+    let med = median(&mut inl);
+    src.iter()
+        .zip(res)
+        .filter(|(l, r)| {
+            (r.abs() <= cfg.outlier_m && **l < med - cfg.level_tolerance_db)
+                || (**r > cfg.outlier_m && **l > med - cfg.level_tolerance_db)
+        })
+        .count() as f64
+}
+
+fn solve(s: &[(f64, f64)], rng: &[f64], levels: Option<&[f64]>, cfg: &LocateConfig) -> Option<Solution> {
     let scale = cfg.loss_scale_m;
     let (min_x, max_x) = s.iter().fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
     let (min_y, max_y) = s.iter().fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
@@ -292,7 +337,6 @@ fn solve(s: &[(f64, f64)], rng: &[f64], cfg: &LocateConfig) -> Option<Solution> 
             break;
         }
     }
-    let mut best: Option<(f64, [f64; 3])> = None;
     let mut tries = Vec::new();
     for st in starts {
         // Each start is refined at the fine scale directly and coarse-to-fine: the coarse
@@ -301,17 +345,118 @@ fn solve(s: &[(f64, f64)], rng: &[f64], cfg: &LocateConfig) -> Option<Solution> 
         let (p, _) = refine(s, rng, st, step, None);
         tries.push(refine(s, rng, p, scale, None).0);
     }
-    for p in tries {
-        // Consensus first (how many fit within `outlier_m`), then the robust cost: a wrong
-        // basin can fit fewer sensors at a similar Cauchy cost.
-        let res = residuals(s, rng, p[0], p[1], p[2]);
-        let consensus = res.iter().filter(|r| r.abs() <= cfg.outlier_m).count() as f64;
-        let cost = cauchy_cost(&res, scale) - 1000.0 * consensus;
-        if p.iter().all(|v| v.is_finite()) && best.as_ref().is_none_or(|b| cost < b.0) {
-            best = Some((cost, p));
+    // Asymmetric starts: a non-line-of-sight path only ever adds delay, so at the source the
+    // line-of-sight sensors share the largest `d_i − rng_i` and every other one lies below.
+    // Grid points are scored by how many sensors sit within a window under that maximum.
+    let gtol = 1.5 * step;
+    let mut acands: Vec<(usize, f64, [f64; 3])> = Vec::with_capacity(nx * ny);
+    let mut amat: Vec<f64> = Vec::with_capacity((nx + 1) * (ny + 1) * s.len());
+    for ix in 0..=nx {
+        for iy in 0..=ny {
+            let x = min_x - cfg.grid_margin_m + ix as f64 * step;
+            let y = min_y - cfg.grid_margin_m + iy as f64 * step;
+            for (k, (q, r)) in s.iter().zip(rng).enumerate() {
+                tmp[k] = ((x - q.0).powi(2) + (y - q.1).powi(2)).sqrt() - r;
+            }
+            amat.extend_from_slice(&tmp);
+            let top = tmp.iter().copied().fold(f64::MIN, f64::max);
+            let (mut count, mut spread) = (0usize, 0.0);
+            for a in &tmp {
+                if *a >= top - gtol {
+                    count += 1;
+                    spread += top - a;
+                }
+            }
+            acands.push((count, spread, [x, y, top]));
         }
     }
-    let (_, p) = best?;
+    acands.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)));
+    let mut astarts: Vec<[f64; 3]> = Vec::new();
+    for (_, _, p) in &acands {
+        if astarts.iter().all(|q| (q[0] - p[0]).hypot(q[1] - p[1]) > 2.5 * step) {
+            astarts.push(*p);
+        }
+        if astarts.len() == 40 {
+            break;
+        }
+    }
+    for st in astarts {
+        let res = residuals(s, rng, st[0], st[1], st[2]);
+        let w: Vec<f64> = res.iter().map(|r| if *r <= gtol { 1.0 } else { 0.0 }).collect();
+        if w.iter().sum::<f64>() >= 3.0 {
+            tries.push(refine(s, rng, st, scale, Some(&w)).0);
+        }
+        tries.push(st);
+    }
+    // RANSAC over minimal subsets (all sensor triples when there are few sensors): each
+    // triple starts from the grid point where its three `d_i − rng_i` agree best.
+    let n = s.len();
+    if n <= 12 {
+        let cols = ny + 1;
+        for i in 0..n {
+            for j in i + 1..n {
+                for k in j + 1..n {
+                    let mut best = (f64::MAX, 0usize);
+                    for (g, a) in amat.chunks_exact(n).enumerate() {
+                        let (hi, lo) = (a[i].max(a[j]).max(a[k]), a[i].min(a[j]).min(a[k]));
+                        if hi - lo < best.0 {
+                            best = (hi - lo, g);
+                        }
+                    }
+                    let g = best.1;
+                    let a = &amat[g * n..(g + 1) * n];
+                    let x = min_x - cfg.grid_margin_m + (g / cols) as f64 * step;
+                    let y = min_y - cfg.grid_margin_m + (g % cols) as f64 * step;
+                    let tau = a[i].max(a[j]).max(a[k]);
+                    let mut w = vec![0.0; n];
+                    (w[i], w[j], w[k]) = (1.0, 1.0, 1.0);
+                    tries.push(refine(s, rng, [x, y, tau], scale, Some(&w)).0);
+                }
+            }
+        }
+    }
+    // Every try is polished by least squares on its inliers (a few rounds), then scored:
+    // consensus (sensors within `outlier_m`) minus a heavy penalty for each sensor that
+    // would have heard the sound before its direct path allowed (residual < −`outlier_m`),
+    // ties broken by the inliers' squared residuals.
+    let mut scored: Vec<(f64, [f64; 3])> = Vec::new();
+    for mut p in tries {
+        if !p.iter().all(|v| v.is_finite()) {
+            continue;
+        }
+        for _ in 0..4 {
+            let res = residuals(s, rng, p[0], p[1], p[2]);
+            let w: Vec<f64> = res.iter().map(|r| if r.abs() <= cfg.outlier_m { 1.0 } else { 0.0 }).collect();
+            if w.iter().sum::<f64>() < 3.0 {
+                break;
+            }
+            let q = refine(s, rng, p, scale, Some(&w)).0;
+            if !q.iter().all(|v| v.is_finite()) {
+                break;
+            }
+            p = q;
+        }
+        let res = residuals(s, rng, p[0], p[1], p[2]);
+        let consensus = res.iter().filter(|r| r.abs() <= cfg.outlier_m).count() as f64;
+        let early = res.iter().filter(|r| **r < -cfg.outlier_m).count() as f64;
+        let ss: f64 = res.iter().filter(|r| r.abs() <= cfg.outlier_m).map(|r| r * r).sum();
+        let misfit = levels.map_or(0.0, |l| level_misfits(s, l, p, &res, cfg));
+        let cost = -1000.0 * (consensus - 2.0 * early - cfg.level_weight * misfit) + ss / (1.0 + ss);
+        scored.push((cost, p));
+    }
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (best_cost, p) = *scored.first()?;
+    // Ambiguity: another solution as good (same score), or, when four sensors or fewer agree,
+    // one that fits a single sensor fewer, but far away widens the radius: with most paths
+    // non-line-of-sight the consensus alone cannot tell them apart.
+    let best_consensus = residuals(s, rng, p[0], p[1], p[2]).iter().filter(|r| r.abs() <= cfg.outlier_m).count();
+    let slack = if best_consensus <= 4 { 1500.0 } else { 500.0 };
+    let ambiguity = scored
+        .iter()
+        .skip(1)
+        .filter(|(c, _)| c - best_cost < slack)
+        .map(|(_, q)| (q[0] - p[0]).hypot(q[1] - p[1]))
+        .fold(0.0, f64::max);
     let res = residuals(s, rng, p[0], p[1], p[2]);
     let w: Vec<f64> = res.iter().map(|r| if r.abs() <= cfg.outlier_m { 1.0 } else { 0.0 }).collect();
     let inliers = w.iter().filter(|&&w| w > 0.0).count();
@@ -329,6 +474,7 @@ fn solve(s: &[(f64, f64)], rng: &[f64], cfg: &LocateConfig) -> Option<Solution> 
         }
         _ => f64::INFINITY,
     };
+    let radius_m = radius_m.max(ambiguity);
     Some(Solution { x: p[0], y: p[1], tau: p[2], inliers, rms, radius_m: radius_m.min(1e5) })
 }
 
@@ -409,6 +555,7 @@ mod tests {
             kind: Kind::AudioGunshot,
             confidence: 0.9,
             clock_ok: true,
+            level_db: None,
         }
     }
 
@@ -446,6 +593,55 @@ mod tests {
             locate_all(scene((250.0, 120.0), &SQUARE, &[0.0, 60.0, 0.0, 0.0, 0.0, 0.0]), &LocateConfig::default());
         assert!(err(&fixes[0], (250.0, 120.0)) < 2.0, "{:?}", fixes[0]);
         assert_eq!(fixes[0].inliers, 5);
+    }
+
+    const EIGHT: [(f64, f64); 8] = [
+        (0.0, 0.0),
+        (500.0, 40.0),
+        (960.0, 10.0),
+        (30.0, 480.0),
+        (520.0, 530.0),
+        (990.0, 470.0),
+        (60.0, 950.0),
+        (700.0, 980.0),
+    ];
+
+    #[test]
+    fn half_the_paths_non_line_of_sight_still_give_the_source() {
+        // Four of eight arrivals late by 20–120 m: only positive excess, so the fit keeps the
+        // four line-of-sight sensors and rejects fits that would need an early arrival.
+        let src = (380.0, 610.0);
+        let fixes =
+            locate_all(scene(src, &EIGHT, &[0.0, 45.0, 0.0, 120.0, 0.0, 20.0, 0.0, 80.0]), &LocateConfig::default());
+        assert!(err(&fixes[0], src) < 1.0, "{:?}", fixes[0]);
+        assert_eq!(fixes[0].inliers, 4);
+        assert!(fixes[0].uncertainty_m >= err(&fixes[0], src));
+    }
+
+    #[test]
+    fn levels_pick_the_fit_when_most_paths_are_non_line_of_sight() {
+        // Five of eight paths NLOS (6 dB weaker than 1/r): only three sensors fit exactly.
+        let src = (420.0, 380.0);
+        let excess = [70.0, 0.0, 110.0, 35.0, 0.0, 140.0, 55.0, 0.0];
+        let mut r = scene(src, &EIGHT, &excess);
+        for (o, (p, e)) in r.iter_mut().zip(EIGHT.iter().zip(excess)) {
+            let d = (p.0 - src.0).hypot(p.1 - src.1);
+            o.level_db = Some(120.0 - 20.0 * d.log10() - if e > 0.0 { 6.0 } else { 0.0 });
+        }
+        let fixes = locate_all(r, &LocateConfig::default());
+        assert!(err(&fixes[0], src) < 1.0, "{:?}", fixes[0]);
+        assert_eq!(fixes[0].inliers, 3);
+    }
+
+    #[test]
+    fn a_second_report_of_a_sensor_does_not_split_the_event() {
+        // Sensor m0 also reports an echo 0.4 s later: the event keeps its eight sensors.
+        let mut r = scene((400.0, 400.0), &EIGHT, &[]);
+        let mut echo = r[0].clone();
+        echo.onset += Duration::milliseconds(400);
+        r.insert(1, echo);
+        let groups = associate(r, &LocateConfig::default());
+        assert_eq!(groups.iter().map(|g| g.len()).max(), Some(8));
     }
 
     #[test]

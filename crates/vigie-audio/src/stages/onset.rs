@@ -6,7 +6,8 @@
 //!    of block energy over ~1.5 s, frozen during events): an event starts when a block rises
 //!    `threshold_db` above it (energy-ratio onset), and ends after `hangover_ms` below
 //!    `end_db`, or after `max_event_ms` (long sounds such as sirens are then muted until they
-//!    stop);
+//!    stop); an event whose loudest block stays under `confirm_db` above the background is
+//!    dropped (noise bursts that only just cross the trigger);
 //! 3. the onset is re-picked to the sample with the Akaike information criterion (AIC)
 //!    picker used for seismic first arrivals, on the 100 ms before the trigger, then refined
 //!    by a parabola to a fraction of a sample (62.5 µs at 16 kHz): sub-millisecond.
@@ -19,6 +20,10 @@ pub struct OnsetConfig {
     pub block_ms: f64,
     /// Rise above the background, dB, that starts an event.
     pub threshold_db: f64,
+    /// The loudest 2-ms block of an event must reach this far above the background, dB, or
+    /// the event is dropped: the onset is timed from the `threshold_db` trigger, but noise
+    /// bursts that only just cross it (babble, traffic swells) are not reported.
+    pub confirm_db: f64,
     /// Level above the background, dB, that keeps an event open.
     pub end_db: f64,
     pub hangover_ms: f64,
@@ -39,6 +44,7 @@ impl Default for OnsetConfig {
         OnsetConfig {
             block_ms: 2.0,
             threshold_db: 9.0,
+            confirm_db: 11.5,
             end_db: 4.0,
             hangover_ms: 150.0,
             max_event_ms: 3000.0,
@@ -172,6 +178,9 @@ impl OnsetDetector {
         match self.state {
             State::Active { trigger, last_above, peak_db } => {
                 self.state = State::Idle;
+                if peak_db < db(self.noise) + self.cfg.confirm_db {
+                    return Vec::new();
+                }
                 vec![self.close(trigger, last_above, peak_db, false)]
             }
             _ => Vec::new(),
@@ -209,6 +218,9 @@ impl OnsetDetector {
                 peak_db = peak_db.max(level);
                 if now - last_above > self.hangover {
                     self.state = State::Idle;
+                    if peak_db < noise_db + self.cfg.confirm_db {
+                        return None;
+                    }
                     return Some(self.close(trigger, last_above, peak_db, false));
                 }
                 if now - trigger >= self.max_event {

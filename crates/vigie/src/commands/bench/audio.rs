@@ -62,6 +62,8 @@ pub fn run(a: AudioBenchArgs) -> anyhow::Result<()> {
     let lcfg = LocateConfig { temperature_c: sc.config.temperature_c, ..LocateConfig::default() };
     let (mut errors, mut errors6) = (Vec::new(), Vec::new());
     let mut heard_counts = Vec::new();
+    // Honesty of the reported uncertainty: share of fixes whose error is within it.
+    let (mut covered, mut uncertainties) = (0usize, Vec::new());
     let mut onset_errors_ms = Vec::new();
     for (e, ev) in sc.events.iter().enumerate() {
         let mut reports = Vec::new();
@@ -87,6 +89,8 @@ pub fn run(a: AudioBenchArgs) -> anyhow::Result<()> {
         };
         let fix = locate(g, &lcfg);
         let err = haversine_m(fix.lon, fix.lat, ev.lon, ev.lat);
+        covered += (err <= fix.uncertainty_m) as usize;
+        uncertainties.push(fix.uncertainty_m);
         errors.push(err);
         heard_counts.push(g.len());
         if g.len() >= 6 {
@@ -96,6 +100,7 @@ pub fn run(a: AudioBenchArgs) -> anyhow::Result<()> {
     errors.sort_by(|a, b| a.total_cmp(b));
     errors6.sort_by(|a, b| a.total_cmp(b));
     onset_errors_ms.sort_by(|a, b| a.total_cmp(b));
+    uncertainties.sort_by(|a, b| a.total_cmp(b));
     let within = |v: &[f64], m: f64| v.iter().filter(|&&e| e <= m).count() as f64 / v.len().max(1) as f64;
 
     // 2. Detection per class and SNR on single recordings.
@@ -186,6 +191,8 @@ pub fn run(a: AudioBenchArgs) -> anyhow::Result<()> {
         "p90_error_m_6plus": percentile(&errors6, 0.9),
         "share_within_25m_6plus": within(&errors6, 25.0),
         "events_heard_by_6plus": heard6,
+        "uncertainty_m_median": percentile(&uncertainties, 0.5),
+        "share_error_within_uncertainty": covered as f64 / uncertainties.len().max(1) as f64,
         "onset_error_ms_median": percentile(&onset_errors_ms, 0.5),
         "onset_error_ms_p90": percentile(&onset_errors_ms, 0.9),
         "recall_10db": recall_impulsive_10.0 as f64 / recall_impulsive_10.1.max(1) as f64,
