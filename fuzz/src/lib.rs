@@ -16,21 +16,7 @@ use vigie_model::{Detection, Refusal, RefusalReason, decode};
 pub const NOW: &str = "2026-11-22T21:31:00Z";
 
 /// The reasons `decode` itself may give; the others are the hub's (unknown sensor, …).
-pub const DECODE_REASONS: &[RefusalReason] = &[
-    RefusalReason::MalformedJson,
-    RefusalReason::SchemaViolation,
-    RefusalReason::InvalidId,
-    RefusalReason::InvalidSensor,
-    RefusalReason::UnknownKind,
-    RefusalReason::InvalidTime,
-    RefusalReason::TimeInFuture,
-    RefusalReason::TimeTooOld,
-    RefusalReason::InvalidLocation,
-    RefusalReason::InvalidConfidence,
-    RefusalReason::InvalidAttributes,
-    RefusalReason::InvalidEvidence,
-    RefusalReason::TooLarge,
-];
+pub const DECODE_REASONS: &[RefusalReason] = RefusalReason::CONTRACT;
 
 /// The bounds of the default config (300 s of skew, 7 days of age) around [`NOW`].
 pub fn bounds() -> TimeBounds {

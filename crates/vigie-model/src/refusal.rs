@@ -53,6 +53,24 @@ impl RefusalReason {
         RefusalReason::Unauthorized,
     ];
 
+    /// The reasons [`crate::decode`] itself gives (the contract); the others come from the
+    /// hub's config (unknown sensor, analytic not configured, unauthorized, topic mismatch).
+    pub const CONTRACT: &'static [RefusalReason] = &[
+        RefusalReason::MalformedJson,
+        RefusalReason::SchemaViolation,
+        RefusalReason::InvalidId,
+        RefusalReason::InvalidSensor,
+        RefusalReason::UnknownKind,
+        RefusalReason::InvalidTime,
+        RefusalReason::TimeInFuture,
+        RefusalReason::TimeTooOld,
+        RefusalReason::InvalidLocation,
+        RefusalReason::InvalidConfidence,
+        RefusalReason::InvalidAttributes,
+        RefusalReason::InvalidEvidence,
+        RefusalReason::TooLarge,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RefusalReason::MalformedJson => "malformed_json",

@@ -127,21 +127,7 @@ fn bounds() -> TimeBounds {
     TimeBounds::new("2026-11-22T21:31:00Z".parse().unwrap(), 300, 7 * 86_400)
 }
 
-const DECODE_REASONS: &[RefusalReason] = &[
-    RefusalReason::MalformedJson,
-    RefusalReason::SchemaViolation,
-    RefusalReason::InvalidId,
-    RefusalReason::InvalidSensor,
-    RefusalReason::UnknownKind,
-    RefusalReason::InvalidTime,
-    RefusalReason::TimeInFuture,
-    RefusalReason::TimeTooOld,
-    RefusalReason::InvalidLocation,
-    RefusalReason::InvalidConfidence,
-    RefusalReason::InvalidAttributes,
-    RefusalReason::InvalidEvidence,
-    RefusalReason::TooLarge,
-];
+const DECODE_REASONS: &[RefusalReason] = RefusalReason::CONTRACT;
 
 /// Positions just after a `:` (where a value starts), to replace values rather than bytes.
 fn value_starts(b: &[u8]) -> Vec<usize> {

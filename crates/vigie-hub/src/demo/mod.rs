@@ -6,7 +6,7 @@ mod scenarios;
 
 use std::path::{Path, PathBuf};
 
-pub use scenarios::{Replay, ReplayStats};
+pub use scenarios::{Replay, ReplayStats, XorShift};
 
 /// The demo's files, written into the data folder so that a user can read and edit them.
 pub const FILES: &[(&str, &str)] = &[

@@ -21,23 +21,24 @@ pub struct ReplayStats {
 }
 
 /// A small deterministic generator (xorshift), so runs are varied but need no dependency.
-struct Rng(u64);
+/// Shared with the benches' load generators.
+pub struct XorShift(pub u64);
 
-impl Rng {
-    fn next(&mut self) -> u64 {
+impl XorShift {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
     fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
     fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.unit()
     }
     fn pick<'a, T>(&mut self, v: &'a [T]) -> Option<&'a T> {
-        (!v.is_empty()).then(|| &v[(self.next() % v.len() as u64) as usize])
+        (!v.is_empty()).then(|| &v[(self.next_u64() % v.len() as u64) as usize])
     }
 }
 
@@ -100,7 +101,7 @@ const BACKGROUND: &[Kind] = &[Kind::AudioImpulse, Kind::AudioSiren, Kind::VideoC
 
 pub struct Replay {
     config: Arc<Config>,
-    rng: Rng,
+    rng: XorShift,
     /// Scenarios per minute, roughly.
     pub scenarios_per_minute: f64,
     pub stats: Arc<ReplayStats>,
@@ -108,7 +109,7 @@ pub struct Replay {
 
 impl Replay {
     pub fn new(config: Arc<Config>, seed: u64) -> Replay {
-        Replay { config, rng: Rng(seed | 1), scenarios_per_minute: 3.0, stats: Arc::new(ReplayStats::default()) }
+        Replay { config, rng: XorShift(seed | 1), scenarios_per_minute: 3.0, stats: Arc::new(ReplayStats::default()) }
     }
 
     /// Publishes forever to the broker at `host:port`.

@@ -141,7 +141,7 @@ impl FusionStage {
                 break;
             }
         }
-        tracing::info!("ingest fusion stage stopped");
+        tracing::debug!("ingest fusion stage stopped");
     }
 
     fn prepare(&mut self, batch: Vec<Command>) -> Prepared {
@@ -344,7 +344,7 @@ impl StoreStage {
         while let Ok(p) = rx.recv() {
             self.commit(p);
         }
-        tracing::info!("ingest store stage stopped");
+        tracing::debug!("ingest store stage stopped");
     }
 
     fn write(&self, p: &Prepared) -> Result<(), StoreError> {

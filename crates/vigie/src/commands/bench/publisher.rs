@@ -16,6 +16,7 @@ use rumqttc::mqttbytes::v4::{Connect, ConnectReturnCode, Packet, Publish};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
+use vigie_hub::demo::XorShift as Rng;
 
 #[derive(Args, Clone)]
 pub struct PublisherArgs {
@@ -59,17 +60,6 @@ pub(crate) fn sensor_position(index: usize, count: usize) -> (f64, f64) {
     (-99.28 + x as f64 * step_deg, 19.28 + y as f64 * step_deg)
 }
 
-/// A small xorshift, one per connection.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 pub(crate) const PROBE_SENSOR: &str = "bench-probe";
 pub(crate) const PROBE_LON: f64 = -98.5;
 pub(crate) const PROBE_LAT: f64 = 19.9;
@@ -80,7 +70,7 @@ fn unix_ns() -> u128 {
 
 fn detection(rng: &mut Rng, args: &PublisherArgs, time: &str) -> (String, String) {
     let id = ulid::Ulid::new().to_string();
-    let r = rng.next();
+    let r = rng.next_u64();
     // Seven in ten are single-microphone impulses that wait in the fusion window; three in
     // ten are crowd densities that open or join incidents.
     if r % 10 < 7 {
