@@ -132,51 +132,59 @@ impl<E: std::fmt::Debug> Events<E> {
     }
 }
 
+/// The helpers both protocol versions share, written once over whichever rumqttc
+/// `AsyncClient`, `Event`, `MqttOptions` and `Packet` are in scope where it expands.
+macro_rules! client_helpers {
+    () => {
+        pub fn options(addr: SocketAddr, client_id: &str) -> MqttOptions {
+            let mut options = MqttOptions::new(client_id, addr.ip().to_string(), addr.port());
+            options.set_keep_alive(Duration::from_secs(10));
+            options
+        }
+
+        pub fn connect(options: MqttOptions, reconnect: bool) -> (AsyncClient, Events<Event>) {
+            let (client, mut eventloop) = AsyncClient::new(options, 100);
+            let (tx, rx) = mpsc::unbounded_channel();
+            let task = tokio::spawn(async move {
+                loop {
+                    match eventloop.poll().await {
+                        Ok(event) => {
+                            if tx.send(Ok(event)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(error) => {
+                            let _ = tx.send(Err(error.to_string()));
+                            if !reconnect {
+                                return;
+                            }
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+            });
+            (client, Events { rx, task })
+        }
+
+        pub fn is_connack(event: &Event) -> Option<bool> {
+            match event {
+                Event::Incoming(Packet::ConnAck(ack)) => Some(ack.session_present),
+                _ => None,
+            }
+        }
+
+        pub fn is_suback(event: &Event) -> Option<()> {
+            matches!(event, Event::Incoming(Packet::SubAck(_))).then_some(())
+        }
+    };
+}
+
 pub mod v4 {
     use super::*;
     #[allow(unused_imports)]
     pub use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
 
-    pub fn options(addr: SocketAddr, client_id: &str) -> MqttOptions {
-        let mut options = MqttOptions::new(client_id, addr.ip().to_string(), addr.port());
-        options.set_keep_alive(Duration::from_secs(10));
-        options
-    }
-
-    pub fn connect(options: MqttOptions, reconnect: bool) -> (AsyncClient, Events<Event>) {
-        let (client, mut eventloop) = AsyncClient::new(options, 100);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            loop {
-                match eventloop.poll().await {
-                    Ok(event) => {
-                        if tx.send(Ok(event)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(error) => {
-                        let _ = tx.send(Err(error.to_string()));
-                        if !reconnect {
-                            return;
-                        }
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-            }
-        });
-        (client, Events { rx, task })
-    }
-
-    pub fn is_connack(event: &Event) -> Option<bool> {
-        match event {
-            Event::Incoming(Packet::ConnAck(ack)) => Some(ack.session_present),
-            _ => None,
-        }
-    }
-
-    pub fn is_suback(event: &Event) -> Option<()> {
-        matches!(event, Event::Incoming(Packet::SubAck(_))).then_some(())
-    }
+    client_helpers!();
 
     pub fn is_puback(event: &Event) -> Option<u16> {
         match event {
@@ -209,46 +217,7 @@ pub mod v5 {
     pub use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason, Publish};
     pub use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 
-    pub fn options(addr: SocketAddr, client_id: &str) -> MqttOptions {
-        let mut options = MqttOptions::new(client_id, addr.ip().to_string(), addr.port());
-        options.set_keep_alive(Duration::from_secs(10));
-        options
-    }
-
-    pub fn connect(options: MqttOptions, reconnect: bool) -> (AsyncClient, Events<Event>) {
-        let (client, mut eventloop) = AsyncClient::new(options, 100);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            loop {
-                match eventloop.poll().await {
-                    Ok(event) => {
-                        if tx.send(Ok(event)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(error) => {
-                        let _ = tx.send(Err(error.to_string()));
-                        if !reconnect {
-                            return;
-                        }
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-            }
-        });
-        (client, Events { rx, task })
-    }
-
-    pub fn is_connack(event: &Event) -> Option<bool> {
-        match event {
-            Event::Incoming(Packet::ConnAck(ack)) => Some(ack.session_present),
-            _ => None,
-        }
-    }
-
-    pub fn is_suback(event: &Event) -> Option<()> {
-        matches!(event, Event::Incoming(Packet::SubAck(_))).then_some(())
-    }
+    client_helpers!();
 
     pub fn is_puback(event: &Event) -> Option<(u16, PubAckReason)> {
         match event {
