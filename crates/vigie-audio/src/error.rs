@@ -15,8 +15,6 @@ pub enum AudioError {
     Empty { what: String },
     #[error("invalid configuration: {0}")]
     Config(String),
-    #[error("publishing to {hub}: {detail}")]
-    Publish { hub: String, detail: String },
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -16,7 +16,6 @@
 
 pub mod error;
 pub mod pipeline;
-pub mod publish;
 pub mod rng;
 pub mod simulate;
 pub mod stages;

@@ -251,11 +251,20 @@ fn free_ports_and_waiting_for_tcp() {
     unique.sort_unstable();
     unique.dedup();
     assert_eq!(unique.len(), ports.len(), "a port was handed out twice");
+    // Outside the kernel's ephemeral range, where `bind(:0)` and source ports live.
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let ephemeral: Vec<u16> = range.split_whitespace().map(|p| p.parse().unwrap()).collect();
+    assert!(ports.iter().all(|p| *p < ephemeral[0] || *p > ephemeral[1]), "{ports:?} vs {range}");
 
+    // A port held by a bound socket that does not listen: nobody else can listen
+    // on it while the test runs, and every connection to it is refused.
     let port = free_port();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let held = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    held.bind(&addr.into()).unwrap();
     let err = wait_for_tcp(addr, Duration::from_millis(200)).unwrap_err();
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    drop(held);
 
     let listener = TcpListener::bind(addr).unwrap();
     wait_for_tcp(addr, Duration::from_secs(2)).unwrap();

@@ -16,6 +16,7 @@ use vigie_model::detection::TimeBounds;
 use vigie_model::{Kind, SensorId};
 
 use crate::UsageError;
+use crate::commands::publish::{PublishArgs, publish_and_report};
 
 #[derive(Subcommand)]
 pub enum AudioCommand {
@@ -73,9 +74,8 @@ pub struct ListenArgs {
     /// Band levels every 125 ms (NDJSON).
     #[arg(long)]
     bands_out: Option<PathBuf>,
-    /// Publish detections to this hub (`http://host:port`).
-    #[arg(long)]
-    hub: Option<String>,
+    #[command(flatten)]
+    publish: PublishArgs,
     #[arg(long, default_value_t = 0.0)]
     clock_offset_ms: f64,
     #[arg(long, default_value_t = 5.0)]
@@ -95,9 +95,8 @@ pub struct LocateArgs {
     temperature_c: f64,
     #[arg(long, default_value = "audio-tdoa")]
     sensor_id: String,
-    /// Publish fused detections to this hub (`http://host:port`).
-    #[arg(long)]
-    hub: Option<String>,
+    #[command(flatten)]
+    publish: PublishArgs,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -308,12 +307,8 @@ fn listen(a: ListenArgs) -> anyhow::Result<()> {
     if let Some(b) = sinks.bands.as_mut() {
         b.flush()?;
     }
-    if let Some(hub) = &a.hub
-        && !sinks.published.is_empty()
-    {
-        let (status, body) = vigie_audio::publish::post_detections(hub, &sinks.published)?;
-        eprintln!("hub answered {status}: {}", body.trim());
-        anyhow::ensure!((200..300).contains(&status), "hub {hub} refused the detections ({status})");
+    if let Some(mut publisher) = a.publish.connect("vigie-audio-listen")? {
+        publish_and_report(&mut publisher, &sinks.published)?;
     }
     eprintln!(
         "{} detections, {} band frames, {} health events, {failures} unreadable inputs",
@@ -349,11 +344,8 @@ fn locate_cmd(a: LocateArgs) -> anyhow::Result<()> {
         println!("{}", d.to_json());
         out.push(d);
     }
-    if let Some(hub) = &a.hub
-        && !out.is_empty()
-    {
-        let (status, body) = vigie_audio::publish::post_detections(hub, &out)?;
-        eprintln!("hub answered {status}: {}", body.trim());
+    if let Some(mut publisher) = a.publish.connect("vigie-audio-locate")? {
+        publish_and_report(&mut publisher, &out)?;
     }
     Ok(())
 }
