@@ -26,12 +26,12 @@ const common = {
 };
 await build({
   ...common,
-  entryPoints: { app: 'src/main.ts', report: 'src/report.ts' },
+  entryPoints: { app: 'src/main.ts', report: 'src/report.ts', transparency: 'src/transparency.ts' },
   outdir: out,
   format: 'iife',
 });
 await build({ ...common, entryPoints: { app: 'src/app.css' }, outdir: out });
-for (const f of ['index.html', 'report.html']) copyFileSync(join(root, 'src', f), join(out, f));
+for (const f of ['index.html', 'report.html', 'transparency.html']) copyFileSync(join(root, 'src', f), join(out, f));
 
 if (check) {
   const dist = join(root, 'dist');

@@ -38,6 +38,10 @@ try {
     // BENCH_REDUCED_MOTION=1: as a browser that asks for reduced motion (no pulsing rings).
     reducedMotion: process.env.BENCH_REDUCED_MOTION ? 'reduce' : 'no-preference',
   });
+  // The session of the operator the bench signed in (VIGIE_SESSION, set by `vigie bench console`).
+  if (process.env.VIGIE_SESSION) {
+    await context.addCookies([{ name: 'vigie_session', value: process.env.VIGIE_SESSION, url }]);
+  }
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));

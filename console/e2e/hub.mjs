@@ -41,19 +41,47 @@ export async function startHub() {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`hub exited (${child.exitCode}):\n${log.join('')}`);
-    try {
+    // The banner's last line comes once everything is set up (demo accounts included).
+    if (log.join('').includes('Ctrl-C to stop.')) {
       const r = await fetch(`${base}/api/v1/health`);
       if (r.ok) break;
-    } catch {
-      /* not up yet */
     }
-    if (Date.now() > deadline) throw new Error(`hub not healthy after 30 s:\n${log.join('')}`);
+    if (Date.now() > deadline) throw new Error(`hub not ready after 30 s:\n${log.join('')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  // The demo's accounts and device token (printed in its banner; crates/vigie-hub/src/demo/accounts.rs).
+  const session = await apiLogin(base, 'superviseur', 'demo-superviseur-nantes');
   return {
     base,
     data,
     log,
+    /** GET as the demo supervisor (a real session: cookie, and CSRF token on writes). */
+    async get(path) {
+      const r = await fetch(base + path, { headers: { Cookie: session.cookie } });
+      if (!r.ok) throw new Error(`GET ${path}: ${r.status} ${await r.text()}`);
+      return r.json();
+    },
+    /** POST JSON as the demo supervisor. */
+    async post(path, body) {
+      const r = await fetch(base + path, {
+        method: 'POST',
+        headers: { Cookie: session.cookie, 'X-CSRF-Token': session.csrf, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (!r.ok) throw new Error(`POST ${path}: ${r.status} ${await r.text()}`);
+      return r.json();
+    },
+    /** Publishes a detection as a device, with the demo's device token. */
+    async postDetection(d) {
+      const r = await fetch(`${base}/api/v1/detections`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${DEMO_TOKEN}`, 'Content-Type': 'application/x-ndjson' },
+        body: JSON.stringify(d) + '\n',
+      });
+      const j = await r.json();
+      if (j.results?.[0]?.status !== 'accepted') throw new Error(`detection not accepted: ${JSON.stringify(j)}`);
+      return j;
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -71,6 +99,21 @@ export async function startHub() {
       rmSync(data, { recursive: true, force: true });
     },
   };
+}
+
+export const DEMO_TOKEN = 'vgt_demo-nantes-every-sensor';
+
+/** Signs in through the API; returns the session cookie and the CSRF token. */
+export async function apiLogin(base, username, password) {
+  const r = await fetch(`${base}/api/v1/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (!r.ok) throw new Error(`login ${username}: ${r.status} ${await r.text()}`);
+  const cookie = r.headers.get('set-cookie').split(';')[0];
+  const { csrf_token: csrf } = await r.json();
+  return { cookie, csrf };
 }
 
 /** A ULID for test detections. */

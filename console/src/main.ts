@@ -1,6 +1,12 @@
-// The operator console: live incident queue and map, incident detail, dashboard, sensors.
+// The console: who signs in decides what it shows. Operators and supervisors: the live
+// incident queue and map, incident detail, dashboard, sensors. The administrator: sensors,
+// accounts and tokens. Nobody sees a view their role may not read.
 import 'leaflet';
-import { api } from './api';
+import { api, whenSignedOut } from './api';
+import { renderAccounts } from './accounts';
+import { renderAudit, renderRegisters } from './dpo';
+import { renderExports } from './exports';
+import { signIn, signOut } from './auth';
 import { getLang, setLang, t, translatePage } from './i18n';
 import { VigieMap } from './map';
 import { Queue } from './queue';
@@ -9,12 +15,26 @@ import { renderSensors } from './sensors';
 import { beep, isMuted, setMuted, unlockAudio } from './sound';
 import { state, upsert } from './state';
 import type { IncidentChange } from './types/incident';
+import type { Me, Role } from './types/me';
 import { $, h } from './util';
 
-type View = 'incidents' | 'dashboard' | 'sensors';
+type View = 'incidents' | 'dashboard' | 'sensors' | 'exports' | 'audit' | 'registers' | 'accounts';
+const ALL_VIEWS: View[] = ['incidents', 'dashboard', 'sensors', 'exports', 'audit', 'registers', 'accounts'];
 
-const map = new VigieMap($('#map'));
-const queue = new Queue(map);
+/** The views each role may open, in the order of the 1, 2, 3… keys. */
+const VIEWS_FOR: Record<Role, View[]> = {
+  operator: ['incidents', 'dashboard', 'sensors', 'exports'],
+  supervisor: ['incidents', 'dashboard', 'sensors', 'exports'],
+  dpo: ['audit', 'registers'],
+  admin: ['sensors', 'accounts'],
+};
+let views: View[] = [];
+let operations = false;
+let me: Me | null = null;
+
+// Made once the console is shown: Leaflet needs the map's size.
+let map!: VigieMap;
+let queue!: Queue;
 let view: View = 'incidents';
 let dashTimer = 0;
 let readyMarked = false;
@@ -27,8 +47,9 @@ declare global {
 }
 
 function setView(v: View): void {
+  if (!views.includes(v)) return;
   view = v;
-  for (const name of ['incidents', 'dashboard', 'sensors'] as View[]) {
+  for (const name of ALL_VIEWS) {
     $(`#view-${name}`).hidden = name !== v;
     const tab = $(`#tab-${name}`);
     if (name === v) tab.setAttribute('aria-current', 'page');
@@ -40,6 +61,10 @@ function setView(v: View): void {
     renderSensors(map);
   }
   if (v === 'dashboard') void renderDashboard(map).catch(report);
+  if (v === 'accounts') void renderAccounts(report).catch(report);
+  if (v === 'exports' && me) void renderExports(me, report).catch(report);
+  if (v === 'audit') renderAudit(report);
+  if (v === 'registers') void renderRegisters(report).catch(report);
   if (location.hash !== `#${v}`) history.replaceState(null, '', `#${v}`);
 }
 
@@ -122,9 +147,12 @@ function refreshLabels(): void {
   const live = $('#live');
   live.textContent = live.classList.contains('on') ? t('live.on') : t('live.off');
   fillStaticFilters();
-  queue.render();
+  if (operations) queue.render();
   if (view === 'sensors') renderSensors(map);
   if (view === 'dashboard') void renderDashboard(map).catch(report);
+  if (view === 'accounts') void renderAccounts(report).catch(report);
+  if (view === 'exports' && me) void renderExports(me, report).catch(report);
+  if (view === 'registers') void renderRegisters(report).catch(report);
 }
 
 function toggleHelp(show?: boolean): void {
@@ -155,13 +183,13 @@ function onKey(e: KeyboardEvent): void {
       else return;
       break;
     case 'a':
-      void queue.act({ action: 'acknowledge' });
+      if (operations) void queue.act({ action: 'acknowledge' });
       break;
     case 's':
-      void queue.act({ action: 'start' });
+      if (operations) void queue.act({ action: 'start' });
       break;
     case 'e':
-      void queue.act({ action: 'escalate' });
+      if (operations) void queue.act({ action: 'escalate' });
       break;
     case 'Escape':
       queue.close();
@@ -174,13 +202,11 @@ function onKey(e: KeyboardEvent): void {
       refreshLabels();
       break;
     case '1':
-      setView('incidents');
-      break;
     case '2':
-      setView('dashboard');
-      break;
     case '3':
-      setView('sensors');
+    case '4':
+    case '5':
+      if (views[Number(e.key) - 1]) setView(views[Number(e.key) - 1]);
       break;
     default:
       return;
@@ -190,10 +216,30 @@ function onKey(e: KeyboardEvent): void {
 
 async function start(): Promise<void> {
   setLang(getLang());
+  translatePage();
+  const me = await signIn();
+  whenSignedOut(() => location.reload());
+  await boot(me);
+}
+
+async function boot(who: Me): Promise<void> {
+  me = who;
+  views = who.role ? VIEWS_FOR[who.role] : [];
+  operations = who.role === 'operator' || who.role === 'supervisor';
+  $('#signin').hidden = true;
+  $('#app').hidden = false;
+  map = new VigieMap($('#map'));
+  queue = new Queue(map);
+  for (const tab of document.querySelectorAll<HTMLElement>('nav [data-roles]')) {
+    tab.hidden = !who.role || !tab.dataset.roles!.split(' ').includes(who.role);
+  }
+  $('#whoami').textContent = `${who.display_name} · ${who.role ? t('role.' + who.role) : ''}`;
+  $('#logout').addEventListener('click', () => void signOut());
+  for (const id of ['#sound', '#live']) $(id).hidden = !operations;
   refreshLabels();
   document.addEventListener('keydown', onKey);
   document.addEventListener('pointerdown', unlockAudio, { once: true });
-  for (const name of ['incidents', 'dashboard', 'sensors'] as View[]) {
+  for (const name of ALL_VIEWS) {
     $(`#tab-${name}`).addEventListener('click', (e) => {
       e.preventDefault();
       setView(name);
@@ -218,18 +264,20 @@ async function start(): Promise<void> {
     });
   }
   $('#sensor-search').addEventListener('input', () => renderSensors(map));
-  const [zones, basemap, sensors] = await Promise.all([api.zones(), api.basemap(), api.sensors()]);
+  const seesSensors = views.includes('sensors');
+  const [zones, basemap, sensors] = await Promise.all([api.zones(), api.basemap(), seesSensors ? api.sensors() : Promise.resolve([])]);
   map.setBasemap(basemap);
   map.setZones(zones);
   state.districts = zones.features.map((f) => ({ id: String(f.properties.id), name: String(f.properties.name ?? f.properties.id) }));
   state.sensors = sensors;
   map.setSensors(sensors);
   fillStaticFilters();
-  connect();
+  if (operations) connect();
   const initial = location.hash.slice(1) as View;
-  setView(['incidents', 'dashboard', 'sensors'].includes(initial) ? initial : 'incidents');
+  if (views.length) setView(views.includes(initial) ? initial : views[0]);
   // Sensor health and relative times move on their own: refresh them now and then.
   window.setInterval(async () => {
+    if (!seesSensors) return;
     try {
       state.sensors = await api.sensors();
       map.setSensors(state.sensors);
@@ -237,7 +285,7 @@ async function start(): Promise<void> {
     } catch (e) {
       report(e);
     }
-    queue.render();
+    if (operations) queue.render();
   }, 30_000);
 }
 

@@ -4,6 +4,8 @@ import { getLang, t, kindLabel } from './i18n';
 import { state, visible } from './state';
 import type { Incident, IncidentDetail } from './types/incident';
 import type { VigieMap } from './map';
+import { openExportRequest } from './exports';
+import type { StoredDetection } from './types/detection';
 import { $, ago, dateTime, clock, h } from './util';
 
 const MAX_SHOWN = 300;
@@ -291,12 +293,17 @@ export class Queue {
         note,
         h('button', { type: 'submit' }, t('act.note')),
       ),
+      h(
+        'div',
+        { class: 'row' },
+        h('button', { type: 'button', id: 'export-request', onclick: () => openExportRequest(i.id, (e) => ($('#status-msg').textContent = String(e))) }, t('exp.request')),
+      ),
     );
   }
 
   /** History and detections merged in time order. Actors are never shown. */
   private renderTimeline(d: IncidentDetail, sensorName: (id: string) => string): HTMLElement {
-    type Row = { at: string; label: string; text: string; cls: string; det?: { lat: number; lon: number } };
+    type Row = { at: string; label: string; text: string; cls: string; det?: { lat: number; lon: number }; extra?: HTMLElement | null };
     const rows: Row[] = [];
     for (const e of d.history) {
       let text = '';
@@ -315,6 +322,7 @@ export class Queue {
         text: `${sensorName(x.sensor)} · ${Math.round(x.confidence * 100)} %`,
         cls: 'ev-detection',
         det: { lat: x.location.lat, lon: x.location.lon },
+        extra: evidenceOf(x),
       });
     }
     rows.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
@@ -330,8 +338,31 @@ export class Queue {
             ? h('button', { type: 'button', class: 'link', onclick: () => this.map.focusPoint(r.det!.lat, r.det!.lon) }, r.label)
             : h('strong', {}, r.label),
           h('span', {}, r.text),
+          r.extra ?? null,
         ),
       ),
     );
   }
+}
+
+/** Attribute names that are never shown, whatever a producer sends (no author, no name). */
+const HIDDEN_ATTRIBUTES = new Set(['author', 'author_hash', 'handle', 'user', 'username', 'name', 'account']);
+
+/** What a detection carries: its facts (attributes) and its evidence (masked snapshots,
+ *  chart data). Reading evidence is an audited read on the hub. */
+function evidenceOf(x: StoredDetection): HTMLElement | null {
+  const facts = Object.entries(x.attributes ?? {})
+    .filter(([k, v]) => !HIDDEN_ATTRIBUTES.has(k) && (typeof v !== 'object' || v === null || Array.isArray(v)))
+    .slice(0, 8)
+    .map(([k, v]) => h('li', {}, h('span', { class: 'k' }, k), ' ', Array.isArray(v) ? v.slice(0, 5).join(' · ') : String(v)));
+  const media = (x.evidence ?? []).map((e) => {
+    const src = `/api/v1/${e.uri}`;
+    if (e.media_type.startsWith('image/')) {
+      return h('a', { href: src, target: '_blank', rel: 'noopener', class: 'evidence-link' },
+        h('img', { src, alt: t('detail.snapshot'), loading: 'lazy', class: 'evidence-img', width: 160 }));
+    }
+    return h('a', { href: src, target: '_blank', rel: 'noopener', class: 'evidence-link' }, `${t('detail.evidence')} (${e.media_type})`);
+  });
+  if (!facts.length && !media.length) return null;
+  return h('div', { class: 'evidence' }, facts.length ? h('ul', { class: 'facts-list' }, ...facts) : null, ...media);
 }

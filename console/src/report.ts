@@ -54,11 +54,11 @@ async function start(): Promise<void> {
   const map = L.map($('#report-map'), { center: [47.2155, -1.5555], zoom: 14 });
   map.attributionControl.setPrefix('Leaflet');
   map.on('click', (e: L.LeafletMouseEvent) => place(map, e.latlng.lat, e.latlng.lng, 25));
-  const [basemap, zones, sensors] = await Promise.all([api.basemap(), api.zones(), api.sensors()]);
+  const [basemap, zones, open] = await Promise.all([api.basemap(), api.zones(), api.transparency()]);
   const z = L.geoJSON(zones as any, { style: () => ({ color: '#7d8fa8', weight: 1, fillColor: '#1d2a3a', fillOpacity: 0.3 }), interactive: false }).addTo(map);
   L.geoJSON(basemap as any, { style: () => ({ color: '#8797ab', weight: 2, opacity: 0.8 }), interactive: false }).addTo(map);
   if (z.getBounds().isValid()) map.fitBounds(z.getBounds());
-  sensorId = sensors.find((s) => s.type === 'citizen')?.id ?? null;
+  sensorId = open.sensors.find((s) => s.type === 'citizen')?.id ?? null;
   if (!sensorId) {
     $('#error').textContent = t('report.unavailable');
     ($('#submit') as HTMLButtonElement).disabled = true;

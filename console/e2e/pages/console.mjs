@@ -55,17 +55,13 @@ export async function axe(page) {
     .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
 }
 
-export async function getJson(base, path) {
-  const r = await fetch(base + path);
-  if (!r.ok) throw new Error(`GET ${path}: ${r.status} ${await r.text()}`);
-  return r.json();
-}
-
-export async function postDetection(base, d) {
-  const r = await fetch(`${base}/api/v1/detections`, { method: 'POST', body: JSON.stringify(d) + '\n' });
-  const j = await r.json();
-  if (j.results?.[0]?.status !== 'accepted') throw new Error(`detection not accepted: ${JSON.stringify(j)}`);
-  return j;
+/** Signs in through the page's own form, as a person would. */
+export async function signInThroughPage(page, username, password) {
+  await page.waitForSelector('#login-form:not([hidden])', { timeout: 10_000 });
+  await page.fill('#login-user', username);
+  await page.fill('#login-pass', password);
+  await page.click('#login-submit');
+  await page.waitForSelector('#app:not([hidden])', { timeout: 10_000 });
 }
 
 export async function until(fn, { timeout = 5000, every = 100, what = 'condition' } = {}) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, ulid } from '../hub.mjs';
-import { axe, getJson, launch, openPage, postDetection, shot, until } from '../pages/console.mjs';
+import { axe, launch, openPage, shot, signInThroughPage, until } from '../pages/console.mjs';
 
 let hub;
 let browser;
@@ -13,7 +13,7 @@ let errors;
 
 /** A detection of `kind` from the first sensor that runs it, 40 m east of that sensor. */
 async function detectionOf(kind, extra = {}) {
-  const sensors = await getJson(hub.base, '/api/v1/sensors');
+  const sensors = await hub.get('/api/v1/sensors');
   const s = sensors.find((x) => x.analytics.includes(kind));
   assert.ok(s, `a demo sensor runs ${kind}`);
   return {
@@ -48,7 +48,7 @@ function jpegWithGps() {
 const hasApp1 = (b) => b.some((x, i) => x === 0xff && b[i + 1] === 0xe1);
 
 async function incidentOf(detectionId) {
-  return until(async () => (await getJson(hub.base, `/api/v1/detections/${detectionId}`)).incident, {
+  return until(async () => (await hub.get(`/api/v1/detections/${detectionId}`)).incident, {
     what: `the incident of ${detectionId}`,
   });
 }
@@ -68,7 +68,18 @@ after(async () => {
   await hub?.stop();
 });
 
-test('the console loads, goes live, draws the map, without console errors', async () => {
+test('an operator signs in through the form; the console goes live, draws the map, without console errors', async () => {
+  await page.waitForSelector('#login-form:not([hidden])', { timeout: 10_000 });
+  assert.ok(await page.locator('#app').isHidden(), 'nothing of the console before signing in');
+  await shot(page, '00-sign-in');
+  assert.deepEqual(await axe(page), [], 'no serious/critical a11y violations on the sign-in form');
+  await page.fill('#login-user', 'operateur');
+  await page.fill('#login-pass', 'not the password');
+  await page.click('#login-submit');
+  await page.waitForFunction(() => document.querySelector('#signin-msg').textContent.includes('mot de passe'));
+  errors.length = 0; // the browser logs the 401 of the wrong password
+  await signInThroughPage(page, 'operateur', 'demo-operateur-nantes');
+  assert.match(await page.locator('#whoami').innerText(), /Opérat/);
   await page.waitForSelector('#live.on', { timeout: 10_000 });
   await page.waitForSelector('.leaflet-overlay-pane path', { timeout: 10_000 });
   await page.waitForSelector('.sensor-icon, .sensor-cluster', { timeout: 10_000 });
@@ -82,7 +93,7 @@ test('the console loads, goes live, draws the map, without console errors', asyn
 test('a detection posted to the API appears as an incident in the queue within 2 s', async () => {
   const d = await detectionOf('video.fire');
   const t0 = Date.now();
-  await postDetection(hub.base, d);
+  await hub.postDetection(d);
   const id = await incidentOf(d.id);
   await page.waitForSelector(`#queue-list li[data-id="${id}"]`, { timeout: Math.max(100, 2000 - (Date.now() - t0)) });
   assert.ok(Date.now() - t0 <= 2000, `shown after ${Date.now() - t0} ms`);
@@ -97,7 +108,7 @@ test('keyboard: j selects, a acknowledges (state checked through the API)', asyn
   const id = await page.locator('#queue-list li.selected').getAttribute('data-id');
   assert.ok(id, 'an incident is selected');
   await page.keyboard.press('a');
-  await until(async () => (await getJson(hub.base, `/api/v1/incidents/${id}`)).incident.state === 'acknowledged', {
+  await until(async () => (await hub.get(`/api/v1/incidents/${id}`)).incident.state === 'acknowledged', {
     what: 'state acknowledged',
   });
   await page.keyboard.press('?');
@@ -110,17 +121,17 @@ test('keyboard: j selects, a acknowledges (state checked through the API)', asyn
 
 test('resolving with an outcome updates the precision dashboard', async () => {
   const d = await detectionOf('video.wrong_way');
-  await postDetection(hub.base, d);
+  await hub.postDetection(d);
   const id = await incidentOf(d.id);
-  const before = await getJson(hub.base, '/api/v1/stats/precision');
-  const kind = (await getJson(hub.base, `/api/v1/incidents/${id}`)).incident.kinds[0];
+  const before = await hub.get('/api/v1/stats/precision');
+  const kind = (await hub.get(`/api/v1/incidents/${id}`)).incident.kinds[0];
   const was = before.by_kind[kind]?.confirmed ?? 0;
   await page.locator(`#queue-list li[data-id="${id}"] button`).click();
   await page.waitForSelector('#detail:not([hidden]) .timeline li');
   await shot(page, '04-detail');
   await page.selectOption('#outcome', 'confirmed');
   await page.click('#detail button[data-action="resolve"]');
-  await until(async () => (await getJson(hub.base, `/api/v1/incidents/${id}`)).incident.state === 'resolved', {
+  await until(async () => (await hub.get(`/api/v1/incidents/${id}`)).incident.state === 'resolved', {
     what: 'state resolved',
   });
   await page.keyboard.press('Escape');
@@ -128,7 +139,7 @@ test('resolving with an outcome updates the precision dashboard', async () => {
   await page.keyboard.press('2');
   const cell = page.locator(`#precision-kind tr[data-key="${kind}"] td[data-col="confirmed"]`);
   await until(async () => (await cell.innerText()) === String(was + 1), { what: `${kind} confirmed = ${was + 1}` });
-  const after = await getJson(hub.base, '/api/v1/stats/precision');
+  const after = await hub.get('/api/v1/stats/precision');
   assert.equal(after.by_kind[kind].confirmed, was + 1);
   assert.equal(after.by_sensor[d.sensor].confirmed >= 1, true);
   await shot(page, '05-dashboard');
@@ -171,9 +182,9 @@ test('a citizen report from /report becomes an incident', async () => {
   const ref = await rp.locator('#reference').innerText();
   assert.match(ref, /^[0-9A-HJKMNP-TV-Z]{26}$/);
   const id = await incidentOf(ref);
-  const inc = (await getJson(hub.base, `/api/v1/incidents/${id}`)).incident;
+  const inc = (await hub.get(`/api/v1/incidents/${id}`)).incident;
   assert.deepEqual(inc.kinds, ['citizen.report']);
-  const det = await getJson(hub.base, `/api/v1/detections/${ref}`);
+  const det = await hub.get(`/api/v1/detections/${ref}`);
   assert.equal(det.attributes.category, 'lighting');
   const [ev] = det.evidence;
   assert.equal(ev.media_type, 'image/jpeg');

@@ -13,6 +13,14 @@ export interface Detection {
   location: Location;
   confidence: number;
   attributes?: Record<string, unknown>;
+  evidence?: Evidence[];
+}
+
+/** A small evidence item in the hub's store (`evidence/<sha256>.<ext>`). */
+export interface Evidence {
+  media_type: string;
+  uri: string;
+  sha256: string;
 }
 
 export interface StoredDetection extends Detection {

@@ -121,6 +121,15 @@ pub fn vkey_text(origin: &str, key: &VerifyingKey) -> String {
     format!("{origin}+{}+{}", key_id_hex(origin, key), B64.encode(bytes))
 }
 
+/// Checks a signature made by [`LogKey::sign_message`].
+pub fn verify_message(key: &VerifyingKey, message: &[u8], signature_b64: &str) -> bool {
+    let Some(bytes) = B64.decode(signature_b64.trim()).ok().and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
+    else {
+        return false;
+    };
+    key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&bytes)).is_ok()
+}
+
 /// Parses a verifier key: either the C2SP text above or a bare base64 32-byte key.
 pub fn parse_vkey(text: &str) -> Option<VerifyingKey> {
     let text = text.trim();
@@ -141,7 +150,18 @@ pub fn parse_vkey(text: &str) -> Option<VerifyingKey> {
 impl LogKey {
     /// Loads the key from `dir`, or creates it (mode 0600) with its public half beside it.
     pub fn load_or_create(dir: &Path, origin: &str) -> Result<LogKey, AuditError> {
-        let path = dir.join(KEY_FILE);
+        LogKey::load_or_create_named(dir, KEY_FILE, PUBLIC_KEY_FILE, origin)
+    }
+
+    /// The same for another key of the hub (the export signing key), under other names.
+    pub fn load_or_create_named(
+        dir: &Path,
+        key_file: &str,
+        public_file: &str,
+        origin: &str,
+    ) -> Result<LogKey, AuditError> {
+        fs::create_dir_all(dir).map_err(|e| AuditError::io(dir, e))?;
+        let path = dir.join(key_file);
         let signer = if path.exists() {
             let text = fs::read_to_string(&path).map_err(|e| AuditError::io(&path, e))?;
             let bytes = B64.decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok()).ok_or_else(
@@ -164,7 +184,7 @@ impl LogKey {
             f.sync_all().map_err(|e| AuditError::io(&path, e))?;
             LogKey { key: SigningKey::from_bytes(&seed) }
         };
-        let pub_path = dir.join(PUBLIC_KEY_FILE);
+        let pub_path = dir.join(public_file);
         let vkey = format!("{}\n", vkey_text(origin, &signer.verifying_key()));
         if fs::read_to_string(&pub_path).ok().as_deref() != Some(vkey.as_str()) {
             fs::write(&pub_path, vkey).map_err(|e| AuditError::io(&pub_path, e))?;
@@ -174,6 +194,11 @@ impl LogKey {
 
     pub fn verifying_key(&self) -> VerifyingKey {
         self.key.verifying_key()
+    }
+
+    /// Signs any message (an export manifest); base64 of the 64-byte Ed25519 signature.
+    pub fn sign_message(&self, message: &[u8]) -> String {
+        B64.encode(self.key.sign(message).to_bytes())
     }
 
     /// Signs the tree head of `size` entries.

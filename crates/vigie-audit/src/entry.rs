@@ -29,6 +29,10 @@ pub enum Action {
     ExportRequest,
     ExportApprove,
     ExportRefuse,
+    /// A package of an approved export was downloaded.
+    ExportDownload,
+    /// The DPO lifted a legal hold (the judicial procedure ended).
+    HoldRelease,
     ConfigChange,
     Purge,
     AuditRead,
@@ -49,6 +53,8 @@ impl Action {
             Action::ExportRequest => "export_request",
             Action::ExportApprove => "export_approve",
             Action::ExportRefuse => "export_refuse",
+            Action::ExportDownload => "export_download",
+            Action::HoldRelease => "hold_release",
             Action::ConfigChange => "config_change",
             Action::Purge => "purge",
             Action::AuditRead => "audit_read",

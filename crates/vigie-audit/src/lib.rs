@@ -21,7 +21,7 @@ pub mod verify;
 
 use std::path::Path;
 
-pub use checkpoint::SignedCheckpoint;
+pub use checkpoint::{LogKey, SignedCheckpoint, parse_vkey, verify_message, vkey_text};
 pub use entry::{Action, AuditEntry};
 pub use log::{AuditLog, AuditOptions};
 pub use merkle::{Hash, ProofError, Tree};
@@ -30,6 +30,8 @@ pub use verify::{Tamper, Verified, VerifyOptions, verify};
 /// File names inside an audit folder.
 pub const ENTRIES_FILE: &str = "entries.jsonl";
 pub const LEAVES_FILE: &str = "leaves.bin";
+/// Locked (advisory, exclusive) by the one process that writes the log.
+pub const LOCK_FILE: &str = "lock";
 pub const CHECKPOINTS_FILE: &str = "checkpoints.jsonl";
 
 /// Errors of the audit library. Messages are lowercase and name the file or entry.
@@ -48,6 +50,9 @@ pub enum AuditError {
     /// An earlier write failed part-way: the in-memory tree may be ahead of the disk.
     #[error("the audit log is unusable after a failed write; reopen it")]
     Poisoned,
+    /// Another process writes this log (a hub running on the same data folder).
+    #[error("the audit log in {dir} is in use by another process (a hub running on this data folder?): stop it first")]
+    Locked { dir: String },
 }
 
 impl AuditError {

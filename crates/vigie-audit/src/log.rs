@@ -22,7 +22,7 @@ use crate::checkpoint::{LogKey, SignedCheckpoint, vkey_text};
 use crate::entry::AuditEntry;
 use crate::merkle::{Hash, Tree, leaf_hash};
 use crate::verify::Tamper;
-use crate::{AuditError, CHECKPOINTS_FILE, ENTRIES_FILE, LEAVES_FILE};
+use crate::{AuditError, CHECKPOINTS_FILE, ENTRIES_FILE, LEAVES_FILE, LOCK_FILE};
 
 /// How the log is opened.
 #[derive(Debug, Clone)]
@@ -53,6 +53,8 @@ pub struct AuditLog {
     poisoned: bool,
     line_buf: Vec<u8>,
     leaf_buf: Vec<u8>,
+    /// Held for the life of the log: one writer per folder, across processes.
+    _lock: File,
 }
 
 fn open_append(path: &Path) -> Result<File, AuditError> {
@@ -108,6 +110,18 @@ impl AuditLog {
     pub fn open_with(dir: impl AsRef<Path>, opts: AuditOptions) -> Result<AuditLog, AuditError> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).map_err(|e| AuditError::io(&dir, e))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| AuditError::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(AuditError::Locked { dir: dir.display().to_string() }),
+            Err(fs::TryLockError::Error(e)) => return Err(AuditError::io(&lock_path, e)),
+        }
         let key = LogKey::load_or_create(&dir, &opts.origin)?;
         let cp_path = dir.join(CHECKPOINTS_FILE);
         let entries_path = dir.join(ENTRIES_FILE);
@@ -182,6 +196,7 @@ impl AuditLog {
         }
 
         let mut log = AuditLog {
+            _lock: lock,
             entries: open_append(&entries_path)?,
             leaves: open_append(&leaves_path)?,
             checkpoints: open_append(&cp_path)?,

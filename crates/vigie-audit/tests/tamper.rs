@@ -71,6 +71,17 @@ fn reopening_continues_the_same_tree() {
 }
 
 #[test]
+fn one_writer_per_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = sample(dir.path());
+    let second = AuditLog::open(dir.path()).err().expect("a second writer is refused");
+    assert!(second.to_string().contains("in use by another process"), "{second}");
+    verify(dir.path(), &VerifyOptions::default()).expect("reading while it is held is fine");
+    drop(log);
+    AuditLog::open(dir.path()).expect("free again once the first is closed");
+}
+
+#[test]
 fn changed_entry_is_named_exactly() {
     let dir = tempfile::tempdir().unwrap();
     sample(dir.path());

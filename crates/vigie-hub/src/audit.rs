@@ -19,6 +19,7 @@ type Request = (AuditEntry, oneshot::Sender<Result<u64, String>>);
 pub struct Auditor {
     tx: std::sync::mpsc::Sender<Request>,
     latest: Arc<Mutex<SignedCheckpoint>>,
+    dir: std::path::PathBuf,
 }
 
 impl Auditor {
@@ -58,7 +59,7 @@ impl Auditor {
                 }
             })
             .map_err(|e| vigie_audit::AuditError::Io { path: "the audit thread".into(), source: e })?;
-        Ok(Auditor { tx, latest })
+        Ok(Auditor { tx, latest, dir: dir.to_owned() })
     }
 
     /// Appends an entry and waits until it is committed; returns its sequence number.
@@ -66,6 +67,11 @@ impl Auditor {
         let (reply, rx) = oneshot::channel();
         self.tx.send((entry, reply)).map_err(|_| "the audit log has stopped".to_owned())?;
         rx.await.map_err(|_| "the audit log has stopped".to_owned())?
+    }
+
+    /// The log's folder (read by the DPO's search; only the audit thread writes it).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The latest signed checkpoint (public: anyone may hold the hub to it).

@@ -6,13 +6,17 @@
 
 pub mod api;
 pub mod audit;
+pub mod auth;
 pub mod demo;
+pub mod evidence;
+pub mod exports;
 mod fasthash;
 pub mod fusion;
 pub mod ingest;
 pub mod live;
 pub mod metrics;
 pub mod mqtt;
+pub mod retention;
 pub mod sensors;
 pub mod store;
 
@@ -59,6 +63,8 @@ pub enum HubError {
     Store(#[from] store::StoreError),
     #[error("audit log: {0}")]
     Audit(String),
+    #[error("accounts: {0}")]
+    Auth(#[from] auth::AuthError),
     #[error("embedded MQTT broker: {0}")]
     Broker(vigie_broker::BrokerError),
 }
@@ -69,7 +75,14 @@ pub struct Hub {
     pub mqtt_addr: Option<SocketAddr>,
     pub ingest: Ingest,
     pub store: Arc<dyn store::Store>,
+    pub auth: auth::Auth,
+    /// The one-time password of the `admin` account created on a store without any
+    /// account: to be shown once, now.
+    pub bootstrap_password: Option<String>,
+    pub audit: Option<audit::Auditor>,
     server: tokio::task::JoinHandle<()>,
+    housekeeping: tokio::task::JoinHandle<()>,
+    purges: tokio::task::JoinHandle<()>,
     broker: Option<vigie_broker::BrokerHandle>,
     external: Option<mqtt::ExternalClient>,
 }
@@ -88,8 +101,8 @@ impl Hub {
         Hub::start_full(opts, audit_dir, evidence_dir).await
     }
 
-    /// Starts a hub with an audit folder and an evidence folder (citizen report photos), each
-    /// optional.
+    /// Starts a hub with an audit folder and an evidence folder (citizen photos, device
+    /// snapshots and clips), each optional.
     pub async fn start_full(
         opts: HubOptions,
         audit_dir: Option<std::path::PathBuf>,
@@ -115,6 +128,23 @@ impl Hub {
         let store: Arc<dyn store::Store> = tokio::task::spawn_blocking(move || store::open(&url).map(Arc::from))
             .await
             .map_err(|e| store::StoreError::Open(e.to_string()))??;
+        let auth = {
+            let (store, clock) = (store.clone(), opts.clock.clone());
+            tokio::task::spawn_blocking(move || auth::Auth::new(store, clock))
+                .await
+                .map_err(|e| store::StoreError::Open(e.to_string()))??
+        };
+        let bootstrap_password = {
+            let a = auth.clone();
+            tokio::task::spawn_blocking(move || a.bootstrap_admin())
+                .await
+                .map_err(|e| store::StoreError::Open(e.to_string()))??
+        };
+        if let (Some(_), Some(log)) = (&bootstrap_password, &audit) {
+            let entry = vigie_audit::AuditEntry::new("hub", vigie_audit::Action::ConfigChange, "user/admin")
+                .with_detail(serde_json::json!({ "change": "first_administrator_created" }));
+            log.record(entry).await.map_err(HubError::Audit)?;
+        }
         let metrics = Arc::new(Metrics::default());
         let ingest = {
             let (config, store, clock, metrics) =
@@ -127,7 +157,7 @@ impl Hub {
         let mut external = None;
         let (broker, mqtt_addr, mqtt_desc) = match &opts.mqtt {
             MqttMode::Embedded(addr) => {
-                let b = mqtt::start_embedded(*addr, ingest.clone()).await.map_err(|e| match e {
+                let b = mqtt::start_embedded(*addr, ingest.clone(), auth.clone()).await.map_err(|e| match e {
                     vigie_broker::BrokerError::AddrInUse { addr } => HubError::MqttAddrInUse { addr },
                     other => HubError::Broker(other),
                 })?;
@@ -141,16 +171,43 @@ impl Hub {
             MqttMode::Off => (None, None, "off".into()),
         };
 
-        let state = api::AppState {
+        let mut state = api::AppState {
             ingest: ingest.clone(),
             store: store.clone(),
             started: Instant::now(),
             mqtt: mqtt_desc,
             broker: broker.clone(),
             audit: audit.clone(),
-            evidence_dir,
+            evidence: evidence_dir.map(evidence::EvidenceStore::new),
             reports: Arc::new(api::reports::RateLimiter::for_reports()),
+            auth: auth.clone(),
+            exports: None,
+            transparency: Arc::default(),
+            // Over plain HTTP only on a loopback address; anywhere else the hub must be
+            // reached over TLS, and its cookie never travels in clear.
+            secure_cookies: !http_addr.ip().is_loopback(),
         };
+        let exports_dir = state.evidence.as_ref().and_then(|e| e.dir().parent()).map(|d| d.join("exports"));
+        if let Some(dir) = &exports_dir {
+            let (store, evidence, dir, clock, name) =
+                (store.clone(), state.evidence.clone(), dir.clone(), opts.clock.clone(), opts.config.hub_name.clone());
+            state.exports = Some(
+                tokio::task::spawn_blocking(move || exports::Exports::open(store, evidence, &dir, clock, name))
+                    .await
+                    .map_err(|e| HubError::Audit(e.to_string()))?
+                    .map_err(|e| HubError::Audit(e.to_string()))?,
+            );
+        }
+        let retention = retention::Retention::new(
+            store.clone(),
+            state.evidence.clone(),
+            exports_dir,
+            audit.clone(),
+            opts.config.clone(),
+            opts.clock.clone(),
+        );
+        let housekeeping = tokio::spawn(housekeeping(auth.clone()));
+        let purges = tokio::spawn(retention.run());
         let app = api::router(state);
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await {
@@ -158,17 +215,49 @@ impl Hub {
             }
         });
         tracing::info!(http = %http_addr, mqtt = ?mqtt_addr, store = store.backend(), sensors = opts.config.sensors.len(), "hub started");
-        Ok(Hub { http_addr, mqtt_addr, ingest, store, server, broker, external })
+        Ok(Hub {
+            http_addr,
+            mqtt_addr,
+            ingest,
+            store,
+            auth,
+            bootstrap_password,
+            audit,
+            server,
+            housekeeping,
+            purges,
+            broker,
+            external,
+        })
     }
 
     /// Stops serving. Committed data is already durable; nothing else to flush.
     pub async fn stop(self) {
         self.server.abort();
+        self.housekeeping.abort();
+        self.purges.abort();
         if let Some(b) = self.broker {
             b.shutdown().await;
         }
         if let Some(e) = self.external {
             e.stop().await;
+        }
+    }
+}
+
+/// Every 10 s: reload the live tokens (another hub on the same store may have revoked
+/// one) and drop ended sessions.
+async fn housekeeping(auth: auth::Auth) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let a = auth.clone();
+        let result = tokio::task::spawn_blocking(move || a.refresh_tokens().and_then(|_| a.purge_sessions())).await;
+        match result {
+            Ok(Err(e)) => tracing::warn!(error = %e, "accounts housekeeping failed"),
+            Err(e) => tracing::warn!(error = %e, "accounts housekeeping task failed"),
+            Ok(Ok(_)) => {}
         }
     }
 }

@@ -22,6 +22,8 @@ async fn reads_and_actions_are_in_the_audit_log_before_the_answer() {
     )
     .await
     .unwrap();
+    common::install_test_token(&hub);
+    common::add_user(&hub, "camille", vigie_hub::auth::Role::Operator, "quai-de-la-Fosse-44");
     let addr = hub.http_addr;
     let size = |r: &common::Response| r.json()["size"].as_u64().unwrap();
     let before = size(&common::get(addr, "/api/v1/audit/checkpoint").await);
@@ -32,29 +34,28 @@ async fn reads_and_actions_are_in_the_audit_log_before_the_answer() {
     let incidents = common::get(addr, "/api/v1/incidents").await.json();
     let id = incidents[0]["id"].as_str().unwrap().to_owned();
 
-    // A read of the incident's detail, a search, an acknowledgement by a named operator.
-    assert_eq!(common::get(addr, &format!("/api/v1/incidents/{id}")).await.status, 200);
-    assert_eq!(common::get(addr, "/api/v1/detections?kind=video.fire").await.status, 200);
-    let acked = common::request(
-        addr,
-        "POST",
-        &format!("/api/v1/incidents/{id}/actions"),
-        &[("content-type", "application/json"), ("x-vigie-operator", "Camille")],
-        br#"{"action":"acknowledge"}"#,
-    )
-    .await;
+    // An operator signs in, reads the incident's detail, searches, acknowledges.
+    let camille = common::login(addr, "camille", "quai-de-la-Fosse-44").await;
+    let read = common::session_request(addr, &camille, "GET", &format!("/api/v1/incidents/{id}"), None).await;
+    assert_eq!(read.status, 200);
+    let search = common::session_request(addr, &camille, "GET", "/api/v1/detections?kind=video.fire", None).await;
+    assert_eq!(search.status, 200);
+    let body = serde_json::json!({ "action": "acknowledge" });
+    let path = format!("/api/v1/incidents/{id}/actions");
+    let acked = common::session_request(addr, &camille, "POST", &path, Some(&body)).await;
     assert_eq!(acked.status, 200, "{}", acked.text());
 
     // Each answer came after its entry was committed: the checkpoint already counts them.
     let after = size(&common::get(addr, "/api/v1/audit/checkpoint").await);
-    assert_eq!(after - before, 3, "read_incident, search, transition");
+    assert_eq!(after - before, 4, "login, read_incident, search, transition");
     hub.stop().await;
 
     let entries = std::fs::read_to_string(audit_dir.join(vigie_audit::ENTRIES_FILE)).unwrap();
     let lines: Vec<&str> = entries.lines().collect();
     assert!(lines[lines.len() - 3].contains("read_incident") && lines[lines.len() - 3].contains(&id));
     assert!(lines[lines.len() - 2].contains("search"));
-    assert!(lines[lines.len() - 1].contains("transition") && lines[lines.len() - 1].contains("Camille"));
+    assert!(lines[lines.len() - 4].contains("\"login\"") && lines[lines.len() - 4].contains("user:camille"));
+    assert!(lines[lines.len() - 1].contains("transition") && lines[lines.len() - 1].contains("user:camille"));
     let verified = vigie_audit::verify(&audit_dir, &Default::default());
     assert!(verified.is_ok(), "{verified:?}");
 }

@@ -50,6 +50,7 @@ async fn only_authorized_analytics_in_force_are_accepted() {
     })
     .await
     .unwrap();
+    common::install_test_token(&hub);
     let addr = hub.http_addr;
     let line =
         |sensor: &str, kind: &str| common::detection(&common::new_id(), sensor, kind, clock.now(), 0.9).to_string();

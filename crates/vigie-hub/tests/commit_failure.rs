@@ -86,6 +86,9 @@ impl Store for Faulty {
     fn counts(&self) -> store::Result<StoreCounts> {
         self.inner.counts()
     }
+    fn registry(&self) -> &store::Registry {
+        self.inner.registry()
+    }
 }
 
 fn fire(clock_now: DateTime<Utc>) -> Detection {

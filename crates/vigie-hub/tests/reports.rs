@@ -23,7 +23,7 @@ fn citizen_config() -> Arc<Config> {
 }
 
 async fn start(dir: &Path) -> Hub {
-    Hub::start_with_audit(
+    let hub = Hub::start_with_audit(
         HubOptions {
             config: citizen_config(),
             http_listen: "127.0.0.1:0".parse().expect("valid address"),
@@ -34,7 +34,9 @@ async fn start(dir: &Path) -> Hub {
         Some(dir.join("audit")),
     )
     .await
-    .expect("the hub starts")
+    .expect("the hub starts");
+    common::install_test_token(&hub);
+    hub
 }
 
 fn segment(marker: u8, body: &[u8]) -> Vec<u8> {
@@ -180,6 +182,7 @@ async fn without_an_evidence_folder_a_photo_gets_503() {
     })
     .await
     .expect("the hub starts");
+    common::install_test_token(&hub);
     let r = post_json(hub.http_addr, "/api/v1/reports", &report(Some(&jpeg_with_gps()))).await;
     assert_eq!(r.status, 503, "{}", r.text());
     assert!(r.text().contains("evidence"), "{}", r.text());

@@ -8,7 +8,11 @@ use std::panic::AssertUnwindSafe;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::value::RawValue;
-use vigie_hub::store::{self, DetectionQuery, IncidentQuery, NewDetection, Store, StoreCounts, StoredDetection};
+use vigie_hub::auth::Role;
+use vigie_hub::store::{
+    self, DetectionQuery, ExportRecord, ExportStatus, IncidentQuery, LegalHold, NewDetection, PurgeRecord, PurgeScope,
+    Requisition, SensorScope, SessionRecord, Store, StoreCounts, StoredDetection, TokenRecord, UserRecord,
+};
 use vigie_model::geo::BBox;
 use vigie_model::{
     Detection, DetectionId, Evidence, Incident, IncidentEvent, IncidentId, IncidentState, Kind, Location, Outcome,
@@ -31,6 +35,11 @@ const CHECKS: &[(&str, Check)] = &[
     ("open_incidents_are_new_acknowledged_in_progress", open_incidents_are_new_acknowledged_in_progress),
     ("unassigned_since_boundaries", unassigned_since_boundaries),
     ("counts", counts),
+    ("accounts_round_trip_and_updates", accounts_round_trip_and_updates),
+    ("sessions_expire_and_end_with_their_account", sessions_expire_and_end_with_their_account),
+    ("tokens_keep_scope_and_revocation", tokens_keep_scope_and_revocation),
+    ("purges_spare_open_and_held_incidents", purges_spare_open_and_held_incidents),
+    ("exports_register_and_decisions", exports_register_and_decisions),
 ];
 
 fn run_suite(backend: &str, mut open: impl FnMut(&str) -> Box<dyn Store>) {
@@ -578,4 +587,260 @@ fn counts(s: &dyn Store) {
     i1.state = S::Resolved;
     upsert(s, &[&i1]);
     assert_eq!(s.counts().expect("counts"), StoreCounts { detections: 4, incidents: 3, open_incidents: 1 });
+}
+
+fn user(name: &str, role: Role) -> UserRecord {
+    UserRecord {
+        username: name.into(),
+        role,
+        display_name: format!("{name} (CSU)"),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        must_change_password: true,
+        disabled: false,
+        created_at: base(),
+        password_changed_at: base(),
+    }
+}
+
+fn accounts_round_trip_and_updates(s: &dyn Store) {
+    let r = s.registry();
+    assert_eq!(r.user_count().expect("count"), 0);
+    let alice = user("alice", Role::Supervisor);
+    assert!(r.create_user(&alice).expect("create"));
+    assert!(!r.create_user(&user("alice", Role::Admin)).expect("create twice"), "a taken name is not overwritten");
+    assert!(r.create_user(&user("bob", Role::Dpo)).expect("create"));
+    assert_eq!(r.user("alice").expect("get"), Some(alice.clone()));
+    assert_eq!(r.user("nobody").expect("get"), None);
+    assert_eq!(r.users().expect("list").iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["alice", "bob"]);
+    assert_eq!(r.user_count().expect("count"), 2);
+
+    let later = base() + Duration::days(3);
+    assert!(r.set_password("alice", "$argon2id$new", false, later).expect("set"));
+    assert!(!r.set_password("nobody", "$argon2id$new", false, later).expect("set"));
+    let a = r.user("alice").expect("get").expect("alice");
+    assert_eq!(
+        (a.password_hash.as_str(), a.must_change_password, a.password_changed_at),
+        ("$argon2id$new", false, later)
+    );
+    assert!(r.set_disabled("bob", true).expect("disable"));
+    assert!(r.user("bob").expect("get").expect("bob").disabled);
+    assert!(!r.set_disabled("nobody", true).expect("disable"));
+}
+
+fn session(id: &str, user: &str, created: DateTime<Utc>) -> SessionRecord {
+    SessionRecord {
+        id_hash: id.into(),
+        username: user.into(),
+        csrf: format!("csrf-{id}"),
+        created_at: created,
+        last_seen: created,
+        expires_at: created + Duration::hours(12),
+        client: "192.0.2.1".into(),
+    }
+}
+
+fn sessions_expire_and_end_with_their_account(s: &dyn Store) {
+    let r = s.registry();
+    let (a1, a2, b1) = (
+        session("a1", "alice", base()),
+        session("a2", "alice", base()),
+        session("b1", "bob", base() + Duration::hours(1)),
+    );
+    for x in [&a1, &a2, &b1] {
+        r.create_session(x).expect("create");
+    }
+    assert_eq!(r.session("a1").expect("get"), Some(a1.clone()));
+    let seen = base() + Duration::minutes(30);
+    r.touch_session("a1", seen).expect("touch");
+    assert_eq!(r.session("a1").expect("get").expect("a1").last_seen, seen);
+    assert_eq!(r.delete_sessions_of("alice").expect("delete"), 2);
+    assert_eq!(r.session("a2").expect("get"), None);
+    assert!(r.delete_session("b1").expect("delete"));
+    assert!(!r.delete_session("b1").expect("delete again"));
+
+    // Stale: past expiry, or idle since before the cut.
+    let (old, idle, live) = (
+        session("old", "x", base() - Duration::hours(13)),
+        session("idle", "x", base() - Duration::hours(3)),
+        session("live", "x", base()),
+    );
+    for x in [&old, &idle, &live] {
+        r.create_session(x).expect("create");
+    }
+    assert_eq!(r.delete_stale_sessions(base(), base() - Duration::hours(2)).expect("purge"), 2);
+    assert!(r.session("live").expect("get").is_some());
+}
+
+fn tokens_keep_scope_and_revocation(s: &dyn Store) {
+    let r = s.registry();
+    let device = TokenRecord {
+        id: "tok_cam".into(),
+        secret_hash: "aa".repeat(32),
+        label: "caméra Commerce".into(),
+        role: None,
+        sensors: SensorScope::Only(vec!["cam-commerce-03".into(), "cam-commerce-04".into()]),
+        created_by: "user:admin".into(),
+        created_at: base(),
+        revoked_at: None,
+    };
+    let service = TokenRecord {
+        id: "tok_vms".into(),
+        secret_hash: "bb".repeat(32),
+        label: "VMS".into(),
+        role: Some(Role::Operator),
+        sensors: SensorScope::All,
+        created_by: "user:admin".into(),
+        created_at: base() + Duration::seconds(1),
+        revoked_at: None,
+    };
+    r.create_token(&device).expect("create");
+    r.create_token(&service).expect("create");
+    assert_eq!(r.tokens().expect("list"), vec![service.clone(), device.clone()], "newest first, scopes kept");
+    let mut same_secret = device.clone();
+    same_secret.id = "tok_other".into();
+    assert!(r.create_token(&same_secret).is_err(), "a secret is unique");
+    let at = base() + Duration::hours(1);
+    assert!(r.revoke_token("tok_cam", at).expect("revoke"));
+    assert!(!r.revoke_token("tok_cam", at).expect("revoke twice"));
+    assert!(!r.revoke_token("tok_none", at).expect("revoke unknown"));
+    let listed = r.tokens().expect("list");
+    assert_eq!(listed[1].revoked_at, Some(at));
+    assert!(device.sensors.allows("cam-commerce-04") && !device.sensors.allows("cam-gare-01"));
+    assert!(service.sensors.allows("anything"));
+}
+
+fn with_file(mut d: Detection, name: &str) -> Detection {
+    d.evidence =
+        vec![Evidence { media_type: "image/jpeg".into(), uri: format!("evidence/{name}"), sha256: "ab".repeat(32) }];
+    d
+}
+
+fn purges_spare_open_and_held_incidents(s: &dyn Store) {
+    use IncidentState as S;
+    let r = s.registry();
+    let (open, closed, held) = (
+        inc(Priority::High, S::InProgress, "safety.fire", None, 0),
+        inc(Priority::High, S::Closed, "safety.fire", None, 1),
+        inc(Priority::High, S::Resolved, "safety.fire", None, 2),
+    );
+    upsert(s, &[&open, &closed, &held]);
+    let old = base() - Duration::days(40);
+    let lone = with_file(det("cam-a", Kind::VideoFire, old, -1.55, 47.21), "lone.jpg");
+    let other_sensor = det("cam-b", Kind::VideoFire, old, -1.55, 47.21);
+    let of_open = det("cam-a", Kind::VideoFire, old, -1.55, 47.21);
+    let of_closed = with_file(det("cam-a", Kind::VideoFire, old, -1.55, 47.21), "closed.jpg");
+    let of_held = with_file(det("cam-a", Kind::VideoFire, old, -1.55, 47.21), "held.jpg");
+    let fresh = det("cam-a", Kind::VideoFire, base(), -1.55, 47.21);
+    insert(s, &[&lone, &other_sensor, &fresh], None);
+    insert(s, &[&of_open], Some(open.id));
+    insert(s, &[&of_closed], Some(closed.id));
+    insert(s, &[&of_held], Some(held.id));
+    r.hold(&LegalHold {
+        incident_id: held.id.to_string(),
+        reason: "réquisition".into(),
+        held_by: "opj".into(),
+        since: base(),
+    })
+    .expect("hold");
+    assert!(
+        !r.hold(&LegalHold {
+            incident_id: held.id.to_string(),
+            reason: "x".into(),
+            held_by: "x".into(),
+            since: base()
+        })
+        .expect("hold twice")
+    );
+    assert!(r.evidence_held("held.jpg").expect("held?") && !r.evidence_held("closed.jpg").expect("held?"));
+    assert!(r.evidence_cited("lone.jpg").expect("cited?") && !r.evidence_cited("nothing.jpg").expect("cited?"));
+
+    let cut = base() - Duration::days(30);
+    // Evidence first: every old reference but the held one.
+    let stripped = r.strip_evidence(PurgeScope::Sensor("cam-a"), cut, 100).expect("strip");
+    assert_eq!(stripped.len(), 2, "{stripped:?}");
+    assert!(stripped.iter().all(|e| !e.contains("held.jpg")));
+    assert!(!r.evidence_cited("lone.jpg").expect("cited?"));
+    // Then detections: not the open incident's, not the held one's, not cam-b's (another scope).
+    let gone = r.purge_detections(PurgeScope::Sensor("cam-a"), cut, 100).expect("purge");
+    assert_eq!(gone.len(), 2, "the lone one and the closed incident's");
+    let left: HashSet<DetectionId> = det_ids(&s.detections(&all_detections()).expect("list")).into_iter().collect();
+    assert_eq!(left, HashSet::from([other_sensor.id, of_open.id, of_held.id, fresh.id]));
+    let except = vec!["cam-a".to_owned()];
+    assert_eq!(r.purge_detections(PurgeScope::AllExcept(&except), cut, 100).expect("purge").len(), 1, "cam-b's");
+    assert_eq!(r.purge_detections(PurgeScope::AllExcept(&[]), cut, 1).expect("purge").len(), 0, "the rest is spared");
+
+    // Incidents: the closed one goes, the held and the open stay.
+    let later = base() + Duration::days(400);
+    let (incidents, detections, _) = r.purge_incidents(later, 100).expect("purge incidents");
+    assert_eq!((incidents, detections), (1, 0));
+    assert!(s.incident(closed.id).expect("get").is_none());
+    assert!(s.incident(held.id).expect("get").is_some() && s.incident(open.id).expect("get").is_some());
+    assert!(r.release_hold(&held.id.to_string()).expect("release"));
+    let (incidents, detections, evidence) = r.purge_incidents(later, 100).expect("purge incidents");
+    assert_eq!((incidents, detections), (1, 1));
+    assert!(evidence[0].contains("held.jpg"));
+
+    r.record_purge(&PurgeRecord {
+        id: "p1".into(),
+        at: base(),
+        data_class: "detections".into(),
+        count: 3,
+        detail: "d".into(),
+    })
+    .expect("record");
+    r.record_purge(&PurgeRecord {
+        id: "p2".into(),
+        at: later,
+        data_class: "incidents".into(),
+        count: 1,
+        detail: "i".into(),
+    })
+    .expect("record");
+    let all = r.purges(None, None).expect("purges");
+    assert_eq!(all.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["p2", "p1"], "newest first");
+    assert_eq!(r.purges(Some(base()), Some(base() + Duration::days(1))).expect("purges").len(), 1);
+}
+
+fn exports_register_and_decisions(s: &dyn Store) {
+    let r = s.registry();
+    let requisition = Requisition {
+        service: "Commissariat central".into(),
+        officer: "Capitaine Durand, OPJ".into(),
+        number: "2026/118".into(),
+        date: "2026-11-22".into(),
+    };
+    let mut e = ExportRecord {
+        id: "EXP1".into(),
+        incident_id: "INC1".into(),
+        requisition,
+        reason: "enquête".into(),
+        requested_by: "user:olivia".into(),
+        requested_at: base(),
+        status: ExportStatus::Requested,
+        decided_by: None,
+        decided_at: None,
+        decision_note: None,
+        package_sha256: None,
+        package_bytes: None,
+        files: None,
+        expires_at: None,
+    };
+    r.create_export(&e).expect("create");
+    assert_eq!(r.export("EXP1").expect("get"), Some(e.clone()));
+    e.status = ExportStatus::Approved;
+    e.decided_by = Some("user:samir".into());
+    e.decided_at = Some(base() + Duration::hours(1));
+    e.package_sha256 = Some("cd".repeat(32));
+    e.package_bytes = Some(12_345);
+    e.files = Some(2);
+    e.expires_at = Some(base() + Duration::hours(25));
+    assert!(r.decide_export(&e).expect("decide"));
+    assert!(!r.decide_export(&e).expect("decide twice"), "a decision is final");
+    assert_eq!(r.export("EXP1").expect("get"), Some(e.clone()));
+    assert!(r.expire_exports(base() + Duration::hours(24)).expect("expire").is_empty());
+    let expired = r.expire_exports(base() + Duration::hours(25)).expect("expire");
+    assert_eq!(expired.len(), 1);
+    assert_eq!(r.export("EXP1").expect("get").expect("EXP1").status, ExportStatus::Expired);
+    assert_eq!(r.exports(None, None).expect("list").len(), 1);
+    assert!(r.exports(Some(base() + Duration::seconds(1)), None).expect("list").is_empty());
 }

@@ -30,6 +30,8 @@ pub enum RefusalReason {
     AnalyticNotConfigured,
     /// No authorization in force covers this analytic on this sensor at this time.
     Unauthorized,
+    /// The device token it came with does not cover its sensor.
+    SensorNotInToken,
 }
 
 impl RefusalReason {
@@ -51,6 +53,7 @@ impl RefusalReason {
         RefusalReason::SensorMismatch,
         RefusalReason::AnalyticNotConfigured,
         RefusalReason::Unauthorized,
+        RefusalReason::SensorNotInToken,
     ];
 
     /// The reasons [`crate::decode`] itself gives (the contract); the others come from the
@@ -90,6 +93,7 @@ impl RefusalReason {
             RefusalReason::SensorMismatch => "sensor_mismatch",
             RefusalReason::AnalyticNotConfigured => "analytic_not_configured",
             RefusalReason::Unauthorized => "unauthorized",
+            RefusalReason::SensorNotInToken => "sensor_not_in_token",
         }
     }
 }

@@ -1,12 +1,14 @@
-//! The publisher against a real hub in this process: HTTP NDJSON with a result per line,
-//! MQTT QoS 1 through the embedded broker with PUBACKs after the commit, resends that
-//! are never duplicated, and clear errors when the hub cannot be reached.
+//! The publisher against a real hub in this process, with a device token: HTTP NDJSON
+//! with a result per line, MQTT QoS 1 through the embedded broker with PUBACKs after the
+//! commit, evidence uploads, resends that are never duplicated, and clear errors when the
+//! hub cannot be reached or refuses the token.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use vigie_hub::store::SensorScope;
 use vigie_hub::{Hub, HubOptions, MqttMode};
 use vigie_model::config::Config;
 use vigie_model::{Detection, DetectionId, Kind, Location, SensorId};
@@ -25,9 +27,10 @@ lat = 47.2150
 analytics = ["video.fire", "video.crowd_density"]
 "#;
 
-async fn hub(dir: &Path, mqtt: MqttMode) -> Hub {
+/// A hub, and a device token for its camera (as an administrator would issue).
+async fn hub(dir: &Path, mqtt: MqttMode) -> (Hub, String) {
     let config = Arc::new(Config::from_toml(CONFIG, Path::new("publish.toml"), None).unwrap());
-    Hub::start(HubOptions {
+    let hub = Hub::start(HubOptions {
         config,
         http_listen: "127.0.0.1:0".parse().unwrap(),
         store_url: dir.join("vigie.db").display().to_string(),
@@ -35,7 +38,12 @@ async fn hub(dir: &Path, mqtt: MqttMode) -> Hub {
         clock: Arc::new(Utc::now),
     })
     .await
-    .unwrap()
+    .unwrap();
+    let (_, token) = hub
+        .auth
+        .create_token("publish tests", None, SensorScope::Only(vec!["cam-publish-01".into()]), "tests")
+        .unwrap();
+    (hub, token)
 }
 
 fn detection(kind: &str, confidence: f64) -> Detection {
@@ -54,14 +62,14 @@ fn detection(kind: &str, confidence: f64) -> Detection {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_answers_per_detection_after_the_commit() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = hub(dir.path(), MqttMode::Off).await;
+    let (hub, token) = hub(dir.path(), MqttMode::Off).await;
     let target: Target = format!("http://{}", hub.http_addr).parse().unwrap();
     let good = detection("video.fire", 0.9);
     // A kind the camera does not run: the hub refuses it with the contract's reason.
     let unconfigured = detection("video.weapon", 0.9);
     let batch = vec![good.clone(), unconfigured.clone()];
     let (first, second) = tokio::task::spawn_blocking(move || {
-        let mut p = Publisher::connect(PublisherConfig::new(target, "publish-test")).unwrap();
+        let mut p = Publisher::connect(PublisherConfig::new(target, "publish-test").token(Some(token))).unwrap();
         let first = p.publish(&batch).unwrap();
         let second = p.publish(&batch[..1]).unwrap();
         (first, second)
@@ -81,7 +89,7 @@ async fn http_answers_per_detection_after_the_commit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mqtt_flush_returns_once_the_hub_committed_everything() {
     let dir = tempfile::tempdir().unwrap();
-    let hub = hub(dir.path(), MqttMode::Embedded("127.0.0.1:0".parse().unwrap())).await;
+    let (hub, token) = hub(dir.path(), MqttMode::Embedded("127.0.0.1:0".parse().unwrap())).await;
     let mqtt = hub.mqtt_addr.unwrap();
     let target: Target = format!("mqtt://{mqtt}").parse().unwrap();
     let detections: Vec<Detection> =
@@ -89,7 +97,7 @@ async fn mqtt_flush_returns_once_the_hub_committed_everything() {
     let ids: Vec<DetectionId> = detections.iter().map(|d| d.id).collect();
     tokio::task::spawn_blocking(move || {
         let sensor = SensorId::new("cam-publish-01").unwrap();
-        let config = PublisherConfig::new(target, "publish-test-mqtt").last_will(sensor.clone());
+        let config = PublisherConfig::new(target, "publish-test-mqtt").token(Some(token)).last_will(sensor.clone());
         let mut p = Publisher::connect(config).unwrap();
         p.set_status(&sensor, SensorStatus::Online).unwrap();
         let report = p.publish(&detections).unwrap();
@@ -124,4 +132,42 @@ fn an_unreachable_hub_is_a_clear_error_after_the_retries() {
     p.publish(&[detection("video.fire", 0.9)]).unwrap();
     let err = p.flush(Duration::from_millis(500)).unwrap_err();
     assert!(err.to_string().contains(&format!("mqtt://{addr}")), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_goes_up_first_and_a_wrong_token_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Arc::new(Config::from_toml(CONFIG, Path::new("publish.toml"), None).unwrap());
+    let hub = Hub::start_with_audit(
+        HubOptions {
+            config,
+            http_listen: "127.0.0.1:0".parse().unwrap(),
+            store_url: dir.path().join("vigie.db").display().to_string(),
+            mqtt: MqttMode::Off,
+            clock: Arc::new(Utc::now),
+        },
+        Some(dir.path().join("audit")),
+    )
+    .await
+    .unwrap();
+    let (_, token) =
+        hub.auth.create_token("cam", None, SensorScope::Only(vec!["cam-publish-01".into()]), "tests").unwrap();
+    let target: Target = format!("http://{}", hub.http_addr).parse().unwrap();
+    let stored = dir.path().join("evidence");
+    let (evidence, wrong) = tokio::task::spawn_blocking(move || {
+        let p = Publisher::connect(PublisherConfig::new(target.clone(), "cam").token(Some(token))).unwrap();
+        let chart = br#"{"presence":[3,5,8]}"#;
+        let evidence = p.upload_evidence("application/json", chart).unwrap();
+        let mut d = detection("video.fire", 0.9);
+        d.evidence = vec![evidence.clone()];
+        let mut p = p;
+        assert_eq!(p.publish(&[d]).unwrap().accepted, 1);
+        let mut bad = Publisher::connect(PublisherConfig::new(target, "cam").token(Some("vgt_wrong".into()))).unwrap();
+        (evidence, bad.publish(&[detection("video.fire", 0.9)]).unwrap_err())
+    })
+    .await
+    .unwrap();
+    assert!(stored.join(evidence.uri.trim_start_matches("evidence/")).exists(), "the hub holds the file");
+    assert!(matches!(wrong, PublishError::Unauthorized { status: 401, .. }), "{wrong}");
+    hub.stop().await;
 }

@@ -65,10 +65,8 @@ fn non_ephemeral_range() -> (u16, u16) {
 /// A per-process, per-call seed: the process id and the clock, so that two test
 /// processes started together draw different sequences.
 fn seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
     (nanos ^ (u64::from(std::process::id()) << 32)) | 1
 }
 

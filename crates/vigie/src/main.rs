@@ -35,6 +35,21 @@ enum Command {
         #[command(subcommand)]
         command: commands::audit::AuditCommand,
     },
+    /// Evidence packages: `vigie export verify PACKAGE.zip` checks signature and files.
+    Export {
+        #[command(subcommand)]
+        command: commands::export::ExportCommand,
+    },
+    /// Device and service tokens from a shell, hub stopped: `vigie token create --label L --sensor S`.
+    Token {
+        #[command(subcommand)]
+        command: commands::token::TokenCommand,
+    },
+    /// Accounts: `vigie user reset-password USER` when no administrator can sign in.
+    User {
+        #[command(subcommand)]
+        command: commands::user::UserCommand,
+    },
     /// Benchmarks; each ends with one line of JSON holding its figures.
     Bench {
         #[command(subcommand)]
@@ -69,6 +84,9 @@ fn main() -> ExitCode {
         Command::Bench { command } => commands::bench::run(command),
         Command::Audit { command } => commands::audit::run(command),
         Command::Audio { command } => commands::audio::run(command),
+        Command::User { command } => commands::user::run(command),
+        Command::Export { command } => commands::export::run(command),
+        Command::Token { command } => commands::token::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

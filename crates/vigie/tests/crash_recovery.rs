@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{detection_line, http, spawn_vigie, wait_healthy, write_config};
+use common::{detection_line, device_token, http, http_with, spawn_vigie, wait_healthy, write_config};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use vigie_testkit::{MosquittoServer, free_port};
 
@@ -67,6 +67,7 @@ fn publish_mqtt(port: u16, acked: Arc<Mutex<Vec<String>>>, progress: Arc<AtomicU
 
 fn publish_http(
     addr: std::net::SocketAddr,
+    token: String,
     acked: Arc<Mutex<Vec<String>>>,
     progress: Arc<AtomicU64>,
     failures: Arc<AtomicU64>,
@@ -82,7 +83,8 @@ fn publish_http(
             .enumerate()
             .map(|(i, id)| detection_line(id, &format!("cam-{}", i % 8), "video.fire") + "\n")
             .collect();
-        match http(addr, "POST", "/api/v1/detections", body.as_bytes()) {
+        let bearer = format!("Bearer {token}");
+        match http_with(addr, "POST", "/api/v1/detections", &[("Authorization", &bearer)], body.as_bytes()) {
             Ok((200, resp)) => {
                 let v: serde_json::Value = serde_json::from_str(&resp).expect("JSON answer");
                 let results = v["results"].as_array().expect("results");
@@ -129,6 +131,8 @@ fn kill_9_during_ingest_loses_no_acknowledged_detection() {
     .map(|s| s.to_string())
     .collect();
     let log = dir.join("hub.log");
+    // The HTTP publisher is a device: its token is issued before the hub first starts.
+    let token = device_token(&dir.join("data"));
     let mut hub = spawn_vigie(&args, &log);
     wait_healthy(http_addr, Duration::from_secs(30));
 
@@ -141,8 +145,8 @@ fn kill_9_during_ingest_loses_no_acknowledged_detection() {
         std::thread::spawn(move || publish_mqtt(port, a, p))
     };
     let web = {
-        let (a, p, f) = (http_acked.clone(), progress.clone(), http_failures.clone());
-        std::thread::spawn(move || publish_http(http_addr, a, p, f))
+        let (a, p, f, t) = (http_acked.clone(), progress.clone(), http_failures.clone(), token.clone());
+        std::thread::spawn(move || publish_http(http_addr, t, a, p, f))
     };
 
     // Kill the hub mid-flight: once a fifth of the detections are acknowledged.

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{TempDir, http, vigie_command, wait_healthy};
+use common::{TempDir, http_with, login, vigie_command, wait_healthy};
 use vigie_testkit::{ChildGuard, free_port, wait_for_tcp};
 
 /// Starts `vigie up --demo` with `extra` flags; stdout lines arrive on the channel, stderr
@@ -44,8 +44,9 @@ fn log_of(dir: &TempDir) -> String {
     log[log.floor_char_boundary(start)..].to_owned()
 }
 
-fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
-    let (status, body) = http(addr, "GET", path, b"").unwrap_or_else(|e| panic!("GET {path}: {e}"));
+fn get_json(addr: SocketAddr, cookie: &str, path: &str) -> serde_json::Value {
+    let (status, body) =
+        http_with(addr, "GET", path, &[("Cookie", cookie)], b"").unwrap_or_else(|e| panic!("GET {path}: {e}"));
     assert_eq!(status, 200, "GET {path}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
@@ -61,14 +62,16 @@ fn demo_city_forms_incidents_within_a_minute() {
     wait_healthy(http_addr, Duration::from_secs(30));
     wait_for_tcp(mqtt_addr, Duration::from_secs(5)).expect("the embedded broker listens");
 
-    let sensors = get_json(http_addr, "/api/v1/sensors");
+    // The demo's supervisor account, printed in its banner.
+    let cookie = login(http_addr, "superviseur", "demo-superviseur-nantes", Duration::from_secs(30));
+    let sensors = get_json(http_addr, &cookie, "/api/v1/sensors");
     let n = sensors.as_array().map_or(0, Vec::len);
     assert!(n >= 50, "the demo city declares {n} sensors, expected at least 50");
 
     let deadline = started + Duration::from_secs(60);
     let incidents = loop {
         assert!(matches!(child.try_wait(), Ok(None)), "vigie exited early; log:\n{}", log_of(&dir));
-        let list = get_json(http_addr, "/api/v1/incidents");
+        let list = get_json(http_addr, &cookie, "/api/v1/incidents");
         let list = list.as_array().cloned().unwrap_or_default();
         if !list.is_empty() {
             break list;
@@ -126,7 +129,7 @@ fn demo_moves_off_taken_default_ports_and_says_where() {
         assert_ne!(mqtt_addr.port(), 1883, "the demo took the MQTT port the test holds: {banner}");
     }
     wait_healthy(http_addr, Duration::from_secs(30));
-    let health = get_json(http_addr, "/api/v1/health");
+    let health = get_json(http_addr, "", "/api/v1/health");
     assert!(health.is_object(), "{health}");
     wait_for_tcp(mqtt_addr, Duration::from_secs(5)).expect("the embedded broker listens where the banner says");
 }

@@ -18,6 +18,8 @@ const INDEX_HTML: &str = include_str!("../../../../console/dist/index.html");
 const REPORT_HTML: &str = include_str!("../../../../console/dist/report.html");
 const APP_JS: &str = include_str!("../../../../console/dist/app.js");
 const REPORT_JS: &str = include_str!("../../../../console/dist/report.js");
+const TRANSPARENCY_HTML: &str = include_str!("../../../../console/dist/transparency.html");
+const TRANSPARENCY_JS: &str = include_str!("../../../../console/dist/transparency.js");
 const APP_CSS: &str = include_str!("../../../../console/dist/app.css");
 
 /// Scripts and styles come from the hub only; map tiles may come from a tile server.
@@ -46,10 +48,15 @@ pub async fn report() -> Response {
     page(REPORT_HTML)
 }
 
+pub async fn transparency() -> Response {
+    page(TRANSPARENCY_HTML)
+}
+
 pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
     let (body, mime) = match file.as_str() {
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "report.js" => (REPORT_JS, "text/javascript; charset=utf-8"),
+        "transparency.js" => (TRANSPARENCY_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         _ => return Err(ApiError::not_found(format!("no asset {file}"))),
     };
@@ -107,7 +114,7 @@ pub struct PrecisionRow {
 }
 
 impl PrecisionRow {
-    fn add(&mut self, o: Outcome) {
+    pub(crate) fn add(&mut self, o: Outcome) {
         self.resolved += 1;
         match o {
             Outcome::Confirmed => self.confirmed += 1,
@@ -115,7 +122,7 @@ impl PrecisionRow {
             Outcome::Unverifiable => self.unverifiable += 1,
         }
     }
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         self.precision = (self.resolved > 0).then(|| self.confirmed as f64 / self.resolved as f64);
     }
 }

@@ -12,10 +12,11 @@ use vigie_model::geo::BBox;
 use vigie_model::{DetectionId, Kind, Refusal, RefusalReason, SensorId};
 
 use super::{ApiError, AppState, ErrorCode, audited, blocking};
+use crate::auth::Principal;
 use crate::ingest::Outcome;
 use crate::metrics::Transport;
 use crate::store::{DetectionQuery, StoredDetection};
-use axum::http::HeaderMap;
+use axum::Extension;
 use vigie_audit::Action;
 
 #[derive(Debug, Serialize)]
@@ -43,6 +44,7 @@ pub struct PostResult {
 
 pub async fn post_ndjson(
     State(st): State<AppState>,
+    Extension(who): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PostResult>), ApiError> {
     let body = match body {
@@ -51,9 +53,7 @@ pub async fn post_ndjson(
             let too_large = rejection.status() == StatusCode::PAYLOAD_TOO_LARGE;
             let reason = if too_large { RefusalReason::TooLarge } else { RefusalReason::MalformedJson };
             let refusal = Refusal::new(reason, rejection.body_text());
-            st.ingest.metrics().received(Transport::Http);
-            st.ingest.metrics().refused(Transport::Http, reason);
-            st.ingest.refused().record(st.ingest.now(), Transport::Http, None, &refusal, b"");
+            st.ingest.record_refusal(Transport::Http, None, &refusal, b"");
             let code = if too_large { ErrorCode::PayloadTooLarge } else { ErrorCode::BadRequest };
             return Err(ApiError::new(
                 code,
@@ -71,7 +71,7 @@ pub async fn post_ndjson(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match st.ingest.check(Transport::Http, line, None) {
+        match st.ingest.check_from(Transport::Http, line, None, &who) {
             Err(r) => results.push(LineResult {
                 line: i + 1,
                 id: None,
@@ -138,7 +138,7 @@ pub(super) fn parse_time(name: &str, v: &Option<String>) -> Result<Option<DateTi
 
 pub async fn list(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    Extension(who): Extension<Principal>,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<StoredDetection>>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -160,21 +160,21 @@ pub async fn list(
     };
     let store = st.store.clone();
     let found = blocking(move || store.detections(&q)).await?;
-    audited(&st, &headers, Action::Search, "detections".into(), search).await?;
+    audited(&st, &who, Action::Search, "detections".into(), search).await?;
     Ok(Json(found))
 }
 
 pub async fn get_one(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Extension(who): Extension<Principal>,
 ) -> Result<Json<StoredDetection>, ApiError> {
     let id = DetectionId::parse(&id).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let store = st.store.clone();
     let d = blocking(move || store.detection(id))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no detection {id}")))?;
-    audited(&st, &headers, Action::ReadDetection, format!("detection/{id}"), serde_json::Value::Null).await?;
+    audited(&st, &who, Action::ReadDetection, format!("detection/{id}"), serde_json::Value::Null).await?;
     Ok(Json(d))
 }
 

@@ -1,13 +1,14 @@
 //! Incidents: list (sorted by priority then age), detail with history and detections,
 //! operator actions.
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use serde::Deserialize;
 use vigie_model::{Incident, IncidentAction, IncidentId, IncidentState, Priority};
 
-use super::{ApiError, AppState, ErrorCode, actor, audited, blocking};
+use super::{ApiError, AppState, ErrorCode, audited, blocking};
+use crate::auth::Principal;
 use crate::ingest::ActionError;
 use crate::store::{IncidentDetail, IncidentQuery};
 use vigie_audit::Action;
@@ -58,30 +59,25 @@ fn parse_id(id: &str) -> Result<IncidentId, ApiError> {
 pub async fn get_one(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Extension(who): Extension<Principal>,
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let id = parse_id(&id)?;
     let store = st.store.clone();
     let detail =
         blocking(move || store.incident(id)).await?.ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
     // An incident's detail holds its detections and their evidence: a read to account for.
-    audited(&st, &headers, Action::ReadIncident, format!("incident/{id}"), serde_json::Value::Null).await?;
+    audited(&st, &who, Action::ReadIncident, format!("incident/{id}"), serde_json::Value::Null).await?;
     Ok(Json(detail))
 }
 
-async fn apply(
-    st: &AppState,
-    id: &str,
-    action: IncidentAction,
-    headers: &HeaderMap,
-) -> Result<Json<Incident>, ApiError> {
+async fn apply(st: &AppState, id: &str, action: IncidentAction, who: &Principal) -> Result<Json<Incident>, ApiError> {
     let id = parse_id(id)?;
     let name = action.name();
     let audit_action = if matches!(action, IncidentAction::Note { .. }) { Action::Note } else { Action::Transition };
-    match st.ingest.act(id, action, &actor(headers)).await {
+    match st.ingest.act(id, action, &who.actor()).await {
         Ok(i) => {
             let detail = serde_json::json!({ "action": name, "state": i.state, "version": i.version });
-            audited(st, headers, audit_action, format!("incident/{id}"), detail).await?;
+            audited(st, who, audit_action, format!("incident/{id}"), detail).await?;
             Ok(Json(i))
         }
         Err(ActionError::NotFound(id)) => Err(ApiError::not_found(format!("no incident {id}"))),
@@ -96,11 +92,11 @@ async fn apply(
 pub async fn act(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Extension(who): Extension<Principal>,
     body: Result<Json<IncidentAction>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Incident>, ApiError> {
     let Json(action) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    apply(&st, &id, action, &headers).await
+    apply(&st, &id, action, &who).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,9 +108,9 @@ pub struct NoteBody {
 pub async fn note(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Extension(who): Extension<Principal>,
     body: Result<Json<NoteBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Incident>, ApiError> {
     let Json(b) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    apply(&st, &id, IncidentAction::Note { text: b.text }, &headers).await
+    apply(&st, &id, IncidentAction::Note { text: b.text }, &who).await
 }

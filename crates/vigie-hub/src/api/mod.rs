@@ -1,24 +1,35 @@
 //! The REST API under `/api/v1`, the live stream, `/metrics`, the console (`/`, `/report`,
 //! `/assets/…`): thin axum handlers over ingest and the store. One error type maps to HTTP statuses (`error.rs`).
 
+mod access;
+mod admin;
 mod console;
+mod csv;
 mod detections;
 mod error;
+mod evidence;
+mod exports;
 mod incidents;
+mod registers;
 /// Citizen reports: `POST /api/v1/reports`, photo metadata stripping, size and rate limits.
 pub mod reports;
 mod sensors;
+mod session;
 mod stream;
 mod system;
+mod transparency;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
+pub use access::ClientAddr;
 pub use error::{ApiError, ErrorCode};
+
+use crate::auth::{ADMIN, Access, Auth, DPO, OPERATIONS, Principal, Role, SUPERVISION};
 
 use crate::ingest::Ingest;
 use crate::store::Store;
@@ -37,86 +48,180 @@ pub struct AppState {
     pub broker: Option<vigie_broker::BrokerHandle>,
     /// The audit log; `None` only in tests and benches that do not exercise it.
     pub audit: Option<crate::audit::Auditor>,
-    /// Where citizen report photos are stored (`<data>/evidence`); `None`: photos are refused.
-    pub evidence_dir: Option<std::path::PathBuf>,
+    /// Evidence files (`<data>/evidence`): citizen photos, device snapshots and clips;
+    /// `None`: photos and evidence uploads are refused.
+    pub evidence: Option<crate::evidence::EvidenceStore>,
     /// Citizen reports per client address.
     pub reports: Arc<reports::RateLimiter>,
-}
-
-/// Who acts. Until accounts exist, the console names its operator in `X-Vigie-Operator`.
-pub(crate) fn actor(headers: &axum::http::HeaderMap) -> String {
-    headers
-        .get("x-vigie-operator")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().chars().filter(|c| !c.is_control()).take(100).collect::<String>())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "operator".into())
+    /// Accounts, sessions, tokens.
+    pub auth: Auth,
+    /// Evidence exports on requisition; `None` without a data folder.
+    pub exports: Option<crate::exports::Exports>,
+    /// The transparency page's data, computed at most once a minute.
+    pub transparency: Arc<std::sync::Mutex<Option<(Instant, bytes::Bytes)>>>,
+    /// Whether session cookies carry `Secure` (the hub is reached over HTTPS, directly or
+    /// through a proxy); off only when it listens on a loopback address.
+    pub secure_cookies: bool,
 }
 
 /// Appends to the audit log before the caller serves data or confirms an action; a log
 /// that cannot be written refuses the request (fail closed).
 pub(crate) async fn audited(
     st: &AppState,
-    headers: &axum::http::HeaderMap,
+    who: &Principal,
     action: vigie_audit::Action,
     target: String,
     detail: serde_json::Value,
 ) -> Result<(), ApiError> {
     let Some(audit) = &st.audit else { return Ok(()) };
-    let entry = vigie_audit::AuditEntry::new(actor(headers), action, target).with_detail(detail);
+    let entry = vigie_audit::AuditEntry::new(who.actor(), action, target).with_detail(detail);
     audit.record(entry).await.map(|_| ()).map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("audit log: {e}")))
 }
 
-/// Every route, as (method, path). The OpenAPI document must describe each one: a test
-/// fails when a route is added here without its entry there.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/api/v1/health"),
-    ("get", "/api/v1/openapi.json"),
-    ("get", "/api/v1/sensors"),
-    ("get", "/api/v1/sensors/{id}"),
-    ("get", "/api/v1/zones"),
-    ("post", "/api/v1/detections"),
-    ("post", "/api/v1/reports"),
-    ("get", "/api/v1/detections"),
-    ("get", "/api/v1/detections/refused"),
-    ("get", "/api/v1/detections/{id}"),
-    ("get", "/api/v1/incidents"),
-    ("get", "/api/v1/incidents/{id}"),
-    ("post", "/api/v1/incidents/{id}/actions"),
-    ("post", "/api/v1/incidents/{id}/notes"),
-    ("get", "/api/v1/stream"),
-    ("get", "/api/v1/audit/checkpoint"),
-    ("get", "/metrics"),
-    ("get", "/api/v1/basemap"),
-    ("get", "/api/v1/stats/precision"),
-    ("get", "/"),
-    ("get", "/report"),
-    ("get", "/assets/{file}"),
+/// One route: its method, its path, and who may use it.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn route(method: &'static str, path: &'static str, access: Access) -> Route {
+    Route { method, path, access }
+}
+
+/// Every person's role may read these (no personal data: sensors, their analytics).
+const ANY_ROLE: Access = Access::Roles(&Role::ALL);
+const OPS: Access = Access::Roles(OPERATIONS);
+const OPS_ADMIN: Access = Access::Roles(&[Role::Operator, Role::Supervisor, Role::Admin]);
+const OPS_DPO: Access = Access::Roles(&[Role::Operator, Role::Supervisor, Role::Dpo]);
+const SUPERVISORS: Access = Access::Roles(SUPERVISION);
+const THE_DPO: Access = Access::Roles(DPO);
+
+/// Every route, with what it requires. The router is built from this table, the access
+/// layer reads it, the OpenAPI document must describe each entry, and a table-driven test
+/// walks each with every kind of caller.
+pub const ROUTES: &[Route] = &[
+    route("get", "/api/v1/health", Access::Public),
+    route("get", "/api/v1/openapi.json", Access::Public),
+    route("post", "/api/v1/login", Access::Public),
+    route("post", "/api/v1/logout", Access::Signed),
+    route("get", "/api/v1/me", Access::Public),
+    route("post", "/api/v1/me/password", Access::Signed),
+    route("get", "/api/v1/users", Access::Roles(ADMIN)),
+    route("post", "/api/v1/users", Access::Roles(ADMIN)),
+    route("post", "/api/v1/users/{username}/actions", Access::Roles(ADMIN)),
+    route("get", "/api/v1/tokens", Access::Roles(ADMIN)),
+    route("post", "/api/v1/tokens", Access::Roles(ADMIN)),
+    route("post", "/api/v1/tokens/{id}/revoke", Access::Roles(ADMIN)),
+    route("get", "/api/v1/sensors", ANY_ROLE),
+    route("get", "/api/v1/sensors/{id}", ANY_ROLE),
+    route("get", "/api/v1/zones", Access::Public),
+    route("post", "/api/v1/detections", Access::Device),
+    route("post", "/api/v1/evidence", Access::Device),
+    route("get", "/api/v1/evidence/{file}", OPS),
+    route("post", "/api/v1/reports", Access::Public),
+    route("get", "/api/v1/detections", OPS),
+    route("get", "/api/v1/detections/refused", OPS_ADMIN),
+    route("get", "/api/v1/detections/{id}", OPS),
+    route("get", "/api/v1/incidents", OPS),
+    route("get", "/api/v1/incidents/{id}", OPS),
+    route("post", "/api/v1/incidents/{id}/actions", OPS),
+    route("post", "/api/v1/incidents/{id}/notes", OPS),
+    route("post", "/api/v1/incidents/{id}/exports", OPS),
+    route("get", "/api/v1/exports", OPS_DPO),
+    route("get", "/api/v1/exports/{id}", OPS_DPO),
+    route("post", "/api/v1/exports/{id}/decision", SUPERVISORS),
+    route("get", "/api/v1/exports/{id}/package", OPS),
+    route("get", "/api/v1/registers/authorizations", THE_DPO),
+    route("get", "/api/v1/registers/purges", THE_DPO),
+    route("get", "/api/v1/registers/holds", THE_DPO),
+    route("post", "/api/v1/registers/holds/{id}/release", THE_DPO),
+    route("get", "/api/v1/audit/entries", THE_DPO),
+    route("get", "/api/v1/transparency", Access::Public),
+    route("get", "/api/v1/stream", OPS),
+    route("get", "/api/v1/audit/checkpoint", Access::Public),
+    route("get", "/metrics", Access::Public),
+    route("get", "/api/v1/basemap", Access::Public),
+    route("get", "/api/v1/stats/precision", OPS_DPO),
+    route("get", "/", Access::Public),
+    route("get", "/report", Access::Public),
+    route("get", "/transparence", Access::Public),
+    route("get", "/assets/{file}", Access::Public),
 ];
 
+/// What a route requires (`None`: not a route of the table).
+pub(crate) fn route_access(method: &str, path: &str) -> Option<Access> {
+    ROUTES.iter().find(|r| r.method.eq_ignore_ascii_case(method) && r.path == path).map(|r| r.access)
+}
+
+/// The handler of a route of [`ROUTES`].
+fn handler(r: &Route) -> MethodRouter<AppState> {
+    match (r.method, r.path) {
+        ("get", "/api/v1/health") => get(system::health),
+        ("get", "/api/v1/openapi.json") => get(system::openapi),
+        ("post", "/api/v1/login") => post(session::login),
+        ("post", "/api/v1/logout") => post(session::logout),
+        ("get", "/api/v1/me") => get(session::me),
+        ("post", "/api/v1/me/password") => post(session::change_password),
+        ("get", "/api/v1/users") => get(admin::users),
+        ("post", "/api/v1/users") => post(admin::create_user),
+        ("post", "/api/v1/users/{username}/actions") => post(admin::user_action),
+        ("get", "/api/v1/tokens") => get(admin::tokens),
+        ("post", "/api/v1/tokens") => post(admin::create_token),
+        ("post", "/api/v1/tokens/{id}/revoke") => post(admin::revoke_token),
+        ("get", "/api/v1/sensors") => get(sensors::list),
+        ("get", "/api/v1/sensors/{id}") => get(sensors::get_one),
+        ("get", "/api/v1/zones") => get(sensors::zones),
+        ("post", "/api/v1/detections") => post(detections::post_ndjson),
+        ("post", "/api/v1/evidence") => post(evidence::upload),
+        ("get", "/api/v1/evidence/{file}") => get(evidence::read),
+        ("post", "/api/v1/reports") => post(reports::post),
+        ("get", "/api/v1/detections") => get(detections::list),
+        ("get", "/api/v1/detections/refused") => get(detections::refused),
+        ("get", "/api/v1/detections/{id}") => get(detections::get_one),
+        ("get", "/api/v1/incidents") => get(incidents::list),
+        ("get", "/api/v1/incidents/{id}") => get(incidents::get_one),
+        ("post", "/api/v1/incidents/{id}/actions") => post(incidents::act),
+        ("post", "/api/v1/incidents/{id}/notes") => post(incidents::note),
+        ("post", "/api/v1/incidents/{id}/exports") => post(exports::request),
+        ("get", "/api/v1/exports") => get(exports::list),
+        ("get", "/api/v1/exports/{id}") => get(exports::get_one),
+        ("post", "/api/v1/exports/{id}/decision") => post(exports::decide),
+        ("get", "/api/v1/exports/{id}/package") => get(exports::package),
+        ("get", "/api/v1/registers/authorizations") => get(registers::authorizations),
+        ("get", "/api/v1/registers/purges") => get(registers::purges),
+        ("get", "/api/v1/registers/holds") => get(registers::holds),
+        ("post", "/api/v1/registers/holds/{id}/release") => post(registers::release_hold),
+        ("get", "/api/v1/audit/entries") => get(registers::audit_entries),
+        ("get", "/api/v1/transparency") => get(transparency::get),
+        ("get", "/api/v1/stream") => get(stream::sse),
+        ("get", "/api/v1/audit/checkpoint") => get(system::audit_checkpoint),
+        ("get", "/metrics") => get(system::metrics),
+        ("get", "/api/v1/basemap") => get(console::basemap),
+        ("get", "/api/v1/stats/precision") => get(console::precision),
+        ("get", "/") => get(console::index),
+        ("get", "/report") => get(console::report),
+        ("get", "/transparence") => get(console::transparency),
+        ("get", "/assets/{file}") => get(console::asset),
+        (method, path) => panic!("route {method} {path} is in ROUTES but has no handler"),
+    }
+}
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/v1/health", get(system::health))
-        .route("/api/v1/openapi.json", get(system::openapi))
-        .route("/api/v1/sensors", get(sensors::list))
-        .route("/api/v1/sensors/{id}", get(sensors::get_one))
-        .route("/api/v1/zones", get(sensors::zones))
-        .route("/api/v1/detections", post(detections::post_ndjson).get(detections::list))
-        .route("/api/v1/reports", post(reports::post))
-        .route("/api/v1/detections/refused", get(detections::refused))
-        .route("/api/v1/detections/{id}", get(detections::get_one))
-        .route("/api/v1/incidents", get(incidents::list))
-        .route("/api/v1/incidents/{id}", get(incidents::get_one))
-        .route("/api/v1/incidents/{id}/actions", post(incidents::act))
-        .route("/api/v1/incidents/{id}/notes", post(incidents::note))
-        .route("/api/v1/stream", get(stream::sse))
-        .route("/api/v1/audit/checkpoint", get(system::audit_checkpoint))
-        .route("/metrics", get(system::metrics))
-        .route("/api/v1/basemap", get(console::basemap))
-        .route("/api/v1/stats/precision", get(console::precision))
-        .route("/", get(console::index))
-        .route("/report", get(console::report))
-        .route("/assets/{file}", get(console::asset))
+    let mut by_path: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
+    for r in ROUTES {
+        let h = handler(r);
+        match by_path.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(h),
+            None => by_path.push((r.path, h)),
+        }
+    }
+    let mut app = Router::new();
+    for (path, h) in by_path {
+        app = app.route(path, h);
+    }
+    app.route_layer(axum::middleware::from_fn_with_state(state.clone(), access::authorize))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

@@ -2,10 +2,12 @@
 //! over MQTT as real edge devices would, with correlated scenarios so incidents form
 //! within seconds of `vigie up --demo`.
 
+mod accounts;
 mod scenarios;
 
 use std::path::{Path, PathBuf};
 
+pub use accounts::{DEMO_TOKEN, DemoAccount, install_accounts};
 pub use scenarios::{Replay, ReplayStats, XorShift};
 
 /// The demo's files, written into the data folder so that a user can read and edit them.

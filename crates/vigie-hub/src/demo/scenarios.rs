@@ -112,10 +112,12 @@ impl Replay {
         Replay { config, rng: XorShift(seed | 1), scenarios_per_minute: 3.0, stats: Arc::new(ReplayStats::default()) }
     }
 
-    /// Publishes forever to the broker at `host:port`.
-    pub async fn run(mut self, host: String, port: u16) {
-        let mut opts = MqttOptions::new(format!("vigie-demo-replay-{}", std::process::id()), host, port);
+    /// Publishes forever to the broker at `host:port`, with `token` as its MQTT password.
+    pub async fn run(mut self, host: String, port: u16, token: String) {
+        let client_id = format!("vigie-demo-replay-{}", std::process::id());
+        let mut opts = MqttOptions::new(client_id.clone(), host, port);
         opts.set_keep_alive(Duration::from_secs(30));
+        opts.set_credentials(client_id, token);
         let (client, mut eventloop) = AsyncClient::new(opts, 1024);
         tokio::spawn(async move {
             loop {

@@ -145,9 +145,46 @@ impl Ingest {
     /// Decodes and validates one detection. `topic_sensor` is the sensor named by the MQTT
     /// topic, which must be the payload's. Refusals are counted and sampled here.
     pub fn check(&self, transport: Transport, payload: &[u8], topic: Option<&str>) -> Result<Detection, Refusal> {
+        self.check_scoped(transport, payload, topic, None)
+    }
+
+    /// [`Ingest::check`] for a detection sent by an authenticated caller: its token must
+    /// cover the detection's sensor (a camera's token cannot speak for another camera).
+    pub fn check_from(
+        &self,
+        transport: Transport,
+        payload: &[u8],
+        topic: Option<&str>,
+        who: &crate::auth::Principal,
+    ) -> Result<Detection, Refusal> {
+        self.check_scoped(transport, payload, topic, Some(who))
+    }
+
+    /// Counts and samples a detection refused before it could be decoded or checked (a
+    /// body too large, a publish its token does not allow).
+    pub fn record_refusal(&self, transport: Transport, topic: Option<&str>, refusal: &Refusal, payload: &[u8]) {
         let m = &self.inner.metrics;
         m.received(transport);
-        let result = self.check_inner(payload, topic);
+        m.refused(transport, refusal.reason);
+        self.inner.refused.record(self.now(), transport, topic, refusal, payload);
+    }
+
+    fn check_scoped(
+        &self,
+        transport: Transport,
+        payload: &[u8],
+        topic: Option<&str>,
+        who: Option<&crate::auth::Principal>,
+    ) -> Result<Detection, Refusal> {
+        let m = &self.inner.metrics;
+        m.received(transport);
+        let result = self.check_inner(payload, topic).and_then(|d| match who {
+            Some(p) if !p.may_publish_for(d.sensor.as_str()) => Err(Refusal::new(
+                RefusalReason::SensorNotInToken,
+                format!("the token of {} does not cover sensor {}", p.actor(), d.sensor),
+            )),
+            _ => Ok(d),
+        });
         if let Err(r) = &result {
             m.refused(transport, r.reason);
             self.inner.refused.record(self.now(), transport, topic, r, payload);

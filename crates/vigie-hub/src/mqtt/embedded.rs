@@ -5,24 +5,59 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
-use vigie_broker::{Ack, Broker, BrokerConfig, BrokerError, BrokerHandle, InboundPublish, Interceptor, RefusalCode};
+use vigie_broker::{
+    Ack, Broker, BrokerConfig, BrokerError, BrokerHandle, ConnectRefusal, InboundPublish, Interceptor, RefusalCode,
+};
 use vigie_model::RefusalReason;
 
 use super::{incident_message, status::on_status};
+use crate::auth::Auth;
 use crate::ingest::{Ingest, Outcome};
 use crate::metrics::Transport;
 
 struct HubInterceptor {
     ingest: Ingest,
+    auth: Auth,
 }
 
 impl Interceptor for HubInterceptor {
+    /// A device connects with its token as the MQTT password.
+    fn authenticate(
+        &self,
+        client_id: &str,
+        _username: Option<&str>,
+        password: Option<&[u8]>,
+    ) -> Result<(), ConnectRefusal> {
+        if self.auth.mqtt_connect(client_id, password) {
+            Ok(())
+        } else {
+            tracing::info!(client_id, "MQTT connection refused: no live token as password");
+            Err(ConnectRefusal::BadCredentials)
+        }
+    }
+
+    /// A device publishes its own sensors' detections and status only.
+    fn authorize(&self, client_id: &str, _username: Option<&str>, topic: &str, is_subscribe: bool) -> bool {
+        let allowed = self.auth.mqtt_authorize(client_id, topic, is_subscribe);
+        if !allowed && !is_subscribe && topic.starts_with(vigie_model::DETECTION_TOPIC_PREFIX) {
+            // Counted and sampled like any refused detection (the payload is not read).
+            let refusal = vigie_model::Refusal::new(
+                RefusalReason::SensorNotInToken,
+                format!("client {client_id:?}: its token does not cover the sensor of topic {topic:?}"),
+            );
+            self.ingest.record_refusal(Transport::Mqtt, Some(topic), &refusal, b"");
+        }
+        allowed
+    }
+
     fn on_publish(&self, publish: InboundPublish) -> oneshot::Receiver<Ack> {
         let (tx, rx) = oneshot::channel();
         match self.ingest.check(Transport::Mqtt, &publish.payload, Some(&publish.topic)) {
             Err(refusal) => {
                 let code = match refusal.reason {
-                    RefusalReason::SensorMismatch | RefusalReason::Unauthorized => RefusalCode::NotAuthorized,
+                    RefusalReason::SensorMismatch | RefusalReason::Unauthorized | RefusalReason::SensorNotInToken => {
+                        RefusalCode::NotAuthorized
+                    }
                     RefusalReason::UnknownSensor | RefusalReason::AnalyticNotConfigured => RefusalCode::Unspecified,
                     _ => RefusalCode::PayloadFormatInvalid,
                 };
@@ -41,9 +76,9 @@ impl Interceptor for HubInterceptor {
 
 /// Starts the embedded broker on `listen` and wires it to ingest: detections in, sensor
 /// status in, incident changes out.
-pub async fn start_embedded(listen: SocketAddr, ingest: Ingest) -> Result<BrokerHandle, BrokerError> {
+pub async fn start_embedded(listen: SocketAddr, ingest: Ingest, auth: Auth) -> Result<BrokerHandle, BrokerError> {
     let cfg = BrokerConfig { listen, ..BrokerConfig::default() };
-    let broker = Broker::start(cfg, Arc::new(HubInterceptor { ingest: ingest.clone() })).await?;
+    let broker = Broker::start(cfg, Arc::new(HubInterceptor { ingest: ingest.clone(), auth })).await?;
 
     let mut status = broker.subscribe(&format!("{}+", vigie_model::STATUS_TOPIC_PREFIX), 4096);
     let status_ingest = ingest.clone();

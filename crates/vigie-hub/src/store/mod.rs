@@ -5,6 +5,10 @@
 //! on other connections. `tests/store_conformance.rs` runs one suite on both backends.
 
 mod postgres;
+mod purge;
+mod registers;
+pub mod registry;
+pub mod sql;
 mod sqlite;
 
 use std::collections::HashSet;
@@ -17,6 +21,9 @@ use vigie_model::{
 };
 
 pub use self::postgres::PostgresStore;
+pub use self::purge::PurgeScope;
+pub use self::registers::{ExportRecord, ExportStatus, LegalHold, PurgeRecord, Requisition};
+pub use self::registry::{Registry, SensorScope, SessionRecord, TokenRecord, UserRecord};
 pub use self::sqlite::SqliteStore;
 
 /// A storage failure, with what was being done.
@@ -120,6 +127,8 @@ pub trait Store: Send + Sync {
     /// rebuilding fusion state at start.
     fn unassigned_since(&self, since: DateTime<Utc>) -> Result<Vec<Detection>>;
     fn counts(&self) -> Result<StoreCounts>;
+    /// Accounts, sessions, tokens and the safeguards' registers, on their own connection.
+    fn registry(&self) -> &Registry;
 }
 
 /// Opens a store from a URL: `postgres://…` or `postgresql://…`, else a SQLite file path

@@ -23,6 +23,7 @@ fn err(context: &'static str) -> impl FnOnce(postgres::Error) -> StoreError {
 pub struct PostgresStore {
     writer: Mutex<Client>,
     reader: Mutex<Client>,
+    registry: super::Registry,
 }
 
 impl PostgresStore {
@@ -37,7 +38,8 @@ impl PostgresStore {
             .batch_execute(&format!("SELECT pg_advisory_lock(7419); {SCHEMA} SELECT pg_advisory_unlock(7419);"))
             .map_err(err("create schema"))?;
         let reader = connect("the reader")?;
-        Ok(PostgresStore { writer: Mutex::new(writer), reader: Mutex::new(reader) })
+        let registry = super::Registry::open(Box::new(connect("the registers")?))?;
+        Ok(PostgresStore { writer: Mutex::new(writer), reader: Mutex::new(reader), registry })
     }
 
     fn reader(&self) -> MutexGuard<'_, Client> {
@@ -421,6 +423,10 @@ impl super::Store for PostgresStore {
             )
             .map_err(err("read unassigned"))?;
         rows.iter().map(|r| stored_from_row(r).map(|s| s.detection)).collect()
+    }
+
+    fn registry(&self) -> &super::Registry {
+        &self.registry
     }
 
     fn counts(&self) -> Result<StoreCounts> {

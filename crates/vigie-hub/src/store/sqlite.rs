@@ -26,6 +26,7 @@ fn err(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    registry: super::Registry,
 }
 
 impl SqliteStore {
@@ -45,7 +46,12 @@ impl SqliteStore {
         writer.execute_batch(SCHEMA).map_err(err("create schema"))?;
         let reader = Connection::open(path).map_err(err("open reader"))?;
         reader.execute_batch("PRAGMA busy_timeout=10000; PRAGMA query_only=1;").map_err(err("configure reader"))?;
-        Ok(SqliteStore { writer: Mutex::new(writer), reader: Mutex::new(reader) })
+        let registry = Connection::open(path).map_err(err("open registry"))?;
+        registry
+            .execute_batch("PRAGMA busy_timeout=10000; PRAGMA synchronous=FULL;")
+            .map_err(err("configure registry"))?;
+        let registry = super::Registry::open(Box::new(registry))?;
+        Ok(SqliteStore { writer: Mutex::new(writer), reader: Mutex::new(reader), registry })
     }
 
     fn reader(&self) -> MutexGuard<'_, Connection> {
@@ -479,6 +485,10 @@ impl super::Store for SqliteStore {
             .map_err(err("prepare unassigned"))?;
         let rows = stmt.query_map([ns(since)], stored_from_row).map_err(err("query unassigned"))?;
         Ok(collect(rows, "read unassigned")?.into_iter().map(|s| s.detection).collect())
+    }
+
+    fn registry(&self) -> &super::Registry {
+        &self.registry
     }
 
     fn counts(&self) -> Result<StoreCounts> {

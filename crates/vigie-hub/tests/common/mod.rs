@@ -116,7 +116,7 @@ pub fn detection(id: &str, sensor: &str, kind: &str, time: DateTime<Utc>, confid
 /// A hub as `vigie up` runs it: with its audit log, in the store's folder.
 pub async fn start_hub(db: &Path, mqtt: MqttMode, clock: Clock) -> Hub {
     let audit = db.parent().map(|d| d.join("audit"));
-    Hub::start_with_audit(
+    let hub = Hub::start_with_audit(
         HubOptions {
             config: config(),
             http_listen: "127.0.0.1:0".parse().expect("valid address"),
@@ -127,7 +127,9 @@ pub async fn start_hub(db: &Path, mqtt: MqttMode, clock: Clock) -> Hub {
         audit,
     )
     .await
-    .expect("the hub starts")
+    .expect("the hub starts");
+    install_test_token(&hub);
+    hub
 }
 
 /// Polls `check` until it gives `Some`, failing with `what` after `timeout`.
@@ -169,15 +171,58 @@ impl Response {
 
 const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The token every test hub trusts: it acts as a supervisor and publishes for every
+/// sensor. Requests carry it unless they bring their own `Authorization` or `Cookie`, or
+/// go through [`request_anonymous`].
+pub const TEST_TOKEN: &str = "vgt_integration-tests-token-not-for-production";
+
+/// Makes `hub` trust [`TEST_TOKEN`] (once per store: a restarted hub already does).
+pub fn install_test_token(hub: &Hub) {
+    if hub.auth.token_principal(TEST_TOKEN).is_some() {
+        return;
+    }
+    hub.auth
+        .create_token_with_secret(
+            "integration tests",
+            Some(vigie_hub::auth::Role::Supervisor),
+            vigie_hub::store::SensorScope::All,
+            "tests",
+            TEST_TOKEN,
+        )
+        .expect("the test token is created");
+}
+
 fn request_head(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], len: usize) -> String {
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let own_credentials =
+        headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization") || k.eq_ignore_ascii_case("cookie"));
+    let anonymous = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(ANONYMOUS_MARK));
+    if !own_credentials && !anonymous {
+        head += &format!("Authorization: Bearer {TEST_TOKEN}\r\n");
+    }
     if len > 0 || method != "GET" {
         head += &format!("Content-Length: {len}\r\n");
     }
-    for (k, v) in headers {
+    for (k, v) in headers.iter().filter(|(k, _)| !k.eq_ignore_ascii_case(ANONYMOUS_MARK)) {
         head += &format!("{k}: {v}\r\n");
     }
     head + "\r\n"
+}
+
+/// A pseudo-header that keeps [`TEST_TOKEN`] off a request (never sent).
+const ANONYMOUS_MARK: &str = "x-test-anonymous";
+
+/// A request with no credentials at all: what the public sends.
+pub async fn request_anonymous(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut h = headers.to_vec();
+    h.push((ANONYMOUS_MARK, "1"));
+    request(addr, method, path, &h, body).await
 }
 
 /// One request on a fresh connection (`Connection: close`), read to the end.
@@ -316,7 +361,9 @@ impl SseClient {
     pub async fn connect(addr: SocketAddr, path: &str) -> SseClient {
         let s = TcpStream::connect(addr).await.expect("connect to the hub");
         let mut reader = BufReader::new(s);
-        let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n");
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\nAuthorization: Bearer {TEST_TOKEN}\r\n\r\n"
+        );
         reader.get_mut().write_all(head.as_bytes()).await.expect("write request");
         let mut status = String::new();
         reader.read_line(&mut status).await.expect("read status");
@@ -426,6 +473,7 @@ impl MqttClient {
         let mut opts = rumqttc::MqttOptions::new(client_id, addr.ip().to_string(), addr.port());
         opts.set_keep_alive(Duration::from_secs(30));
         opts.set_max_packet_size(1 << 20, 1 << 20);
+        opts.set_credentials(client_id, TEST_TOKEN);
         if let Some(w) = will {
             opts.set_last_will(w);
         }
@@ -509,4 +557,46 @@ impl MqttClient {
         self.task.abort();
         let _ = self.task.await;
     }
+}
+
+/// A signed-in person: the session cookie and the anti-CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// Creates an account with this password (no change required).
+pub fn add_user(hub: &Hub, username: &str, role: vigie_hub::auth::Role, password: &str) {
+    let created = hub.auth.create_user_with_password(username, role, username, password, false).expect("create user");
+    assert!(created, "user {username} already exists");
+}
+
+/// `POST /api/v1/login`; panics unless it succeeds.
+pub async fn login(addr: SocketAddr, username: &str, password: &str) -> Session {
+    let body = serde_json::json!({ "username": username, "password": password }).to_string();
+    let r = request_anonymous(addr, "POST", "/api/v1/login", &[("Content-Type", "application/json")], body.as_bytes())
+        .await;
+    assert_eq!(r.status, 200, "login {username}: {}", r.text());
+    let set_cookie = r.header("set-cookie").expect("login sets a cookie").to_owned();
+    let cookie = set_cookie.split(';').next().expect("cookie pair").to_owned();
+    let csrf = r.json()["csrf_token"].as_str().expect("csrf_token").to_owned();
+    Session { cookie, csrf }
+}
+
+/// A request made with a session, as the console makes it (cookie, and the CSRF token on
+/// anything but a GET).
+pub async fn session_request(
+    addr: SocketAddr,
+    s: &Session,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Response {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut headers = vec![("Cookie", s.cookie.as_str()), ("Content-Type", "application/json")];
+    if method != "GET" {
+        headers.push(("X-CSRF-Token", s.csrf.as_str()));
+    }
+    request(addr, method, path, &headers, body.as_bytes()).await
 }

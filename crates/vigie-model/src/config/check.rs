@@ -83,11 +83,57 @@ pub(super) fn check(text: &str, path: &Path, base: Option<&Path>) -> Result<Conf
     let rules = if file.rules.is_empty() { default_rules() } else { check_rules(&file.rules, &err)? };
 
     let authorizations = check_authorizations(&file.authorizations, &sensors, &err)?;
+    let retention = check_retention(&file, &err)?;
     let mut config =
         Config::from_parts(file.hub.name.clone().unwrap_or_else(|| "Vigie".into()), districts, ingest, sensors, rules);
     config.source = Some(path.to_owned());
     config.authorizations = authorizations;
+    config.retention = retention;
     Ok(config)
+}
+
+/// Durations within their bounds; images never beyond the legal month.
+fn check_retention(file: &ConfigFile, err: &ErrAt<'_>) -> Result<super::RetentionConfig, ConfigError> {
+    use super::MAX_IMAGE_RETENTION_DAYS;
+    let mut r = super::RetentionConfig::default();
+    let days = |v: &Option<Spanned<u32>>, max: u32, what: &str, why: &str| -> Result<Option<u32>, ConfigError> {
+        match v {
+            None => Ok(None),
+            Some(d) if *d.get_ref() == 0 || *d.get_ref() > max => {
+                Err(err(d.span(), format!("{what} must be within 1..={max} days{why}")))
+            }
+            Some(d) => Ok(Some(*d.get_ref())),
+        }
+    };
+    let law = " (images may be kept at most one month: Code de la sécurité intérieure, L252-5)";
+    let sec = &file.retention;
+    if let Some(d) = days(&sec.detections_days, 365, "detections_days", "")? {
+        r.detections_days = d;
+    }
+    if let Some(d) = days(&sec.evidence_days, MAX_IMAGE_RETENTION_DAYS, "evidence_days", law)? {
+        r.evidence_days = d;
+    }
+    if let Some(d) = days(&sec.incidents_days, 3650, "incidents_days", "")? {
+        r.incidents_days = d;
+    }
+    if let Some(v) = &sec.purge_interval_secs {
+        if !(1..=86_400).contains(v.get_ref()) {
+            return Err(err(v.span(), "purge_interval_secs must be within 1..=86400".into()));
+        }
+        r.purge_interval_secs = *v.get_ref();
+    }
+    for s in &file.sensors {
+        let s = s.get_ref();
+        if let Some(d) = days(
+            &s.retention_days,
+            MAX_IMAGE_RETENTION_DAYS,
+            &format!("sensor {}: retention_days", s.id.get_ref()),
+            law,
+        )? {
+            r.sensor_days.insert(s.id.get_ref().clone(), d);
+        }
+    }
+    Ok(r)
 }
 
 type ErrAt<'a> = dyn Fn(std::ops::Range<usize>, String) -> ConfigError + 'a;

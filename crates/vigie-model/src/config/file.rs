@@ -22,6 +22,24 @@ pub struct ConfigFile {
     /// Legal bases. When any is declared, every detection must be covered by one in force.
     #[serde(default)]
     pub authorizations: Vec<Spanned<AuthorizationFile>>,
+    #[serde(default)]
+    pub retention: RetentionSection,
+}
+
+/// How long the hub keeps each class of data; purges run continuously.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSection {
+    /// Detections (the facts, without media), days (default 30, at most 365).
+    pub detections_days: Option<Spanned<u32>>,
+    /// Evidence media (snapshots, clips, photos), days (default 30; the law's maximum for
+    /// images is one month: Code de la sécurité intérieure, L252-5).
+    pub evidence_days: Option<Spanned<u32>>,
+    /// Resolved and closed incidents with their history, days after their last change
+    /// (default 365, at most 3650).
+    pub incidents_days: Option<Spanned<u32>>,
+    /// How often purges run, seconds (default 60).
+    pub purge_interval_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,6 +99,8 @@ pub struct SensorFile {
     pub fov_deg: Option<Spanned<f64>>,
     /// Cameras only: useful range, metres.
     pub range_m: Option<Spanned<f64>>,
+    /// Keep this sensor's detections and evidence fewer days than `[retention]` says.
+    pub retention_days: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -36,6 +36,44 @@ impl Default for IngestConfig {
     }
 }
 
+/// The longest the law allows images to be kept (Code de la sécurité intérieure, L252-5).
+pub const MAX_IMAGE_RETENTION_DAYS: u32 = 30;
+
+/// How long each class of data is kept.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RetentionConfig {
+    pub detections_days: u32,
+    pub evidence_days: u32,
+    pub incidents_days: u32,
+    pub purge_interval_secs: u64,
+    /// Sensors that keep their detections and evidence for fewer days.
+    pub sensor_days: HashMap<String, u32>,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            detections_days: 30,
+            evidence_days: MAX_IMAGE_RETENTION_DAYS,
+            incidents_days: 365,
+            purge_interval_secs: 60,
+            sensor_days: HashMap::new(),
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// Days a sensor's detections are kept.
+    pub fn detections_days_of(&self, sensor: &str) -> u32 {
+        self.sensor_days.get(sensor).map_or(self.detections_days, |d| (*d).min(self.detections_days))
+    }
+
+    /// Days a sensor's evidence is kept.
+    pub fn evidence_days_of(&self, sensor: &str) -> u32 {
+        self.sensor_days.get(sensor).map_or(self.evidence_days, |d| (*d).min(self.evidence_days))
+    }
+}
+
 /// A fusion rule: which kinds combine, within what distance and time, into what incident.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Rule {
@@ -71,6 +109,7 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// Legal bases; empty means none declared (enforcement off, `vigie up` warns).
     pub authorizations: Vec<crate::Authorization>,
+    pub retention: RetentionConfig,
     /// Sensor id → position in `sensors`; ingest looks a sensor up per detection.
     sensor_index: HashMap<String, usize>,
 }
@@ -86,7 +125,17 @@ impl Config {
         rules: Vec<Rule>,
     ) -> Config {
         let sensor_index = sensors.iter().enumerate().map(|(i, s)| (s.id.as_str().to_owned(), i)).collect();
-        Config { hub_name, source: None, districts, ingest, sensors, rules, authorizations: vec![], sensor_index }
+        Config {
+            hub_name,
+            source: None,
+            districts,
+            ingest,
+            sensors,
+            rules,
+            authorizations: vec![],
+            retention: RetentionConfig::default(),
+            sensor_index,
+        }
     }
 
     /// The default fusion rules (also used when a config declares none).

@@ -137,3 +137,27 @@ fn rejects_bad_authorizations_at_their_line() {
     let e = check(&format!("{SENSOR}{}", AUTH.replace("2027-01-01", "someday"))).unwrap_err();
     assert!(e.message.contains("YYYY-MM-DD"), "{e}");
 }
+
+#[test]
+fn retention_defaults_and_overrides() {
+    let c = check(SENSOR).unwrap();
+    assert_eq!((c.retention.detections_days, c.retention.evidence_days, c.retention.incidents_days), (30, 30, 365));
+    let text =
+        format!("{}\nretention_days = 7\n[retention]\ndetections_days = 90\nevidence_days = 15\n", SENSOR.trim_end());
+    let c = check(&text).unwrap();
+    assert_eq!(c.retention.detections_days_of("cam-1"), 7, "a sensor keeps less");
+    assert_eq!(c.retention.evidence_days_of("cam-1"), 7);
+    assert_eq!(c.retention.detections_days_of("other"), 90);
+    assert_eq!(c.retention.evidence_days_of("other"), 15);
+}
+
+#[test]
+fn rejects_images_kept_beyond_the_legal_month() {
+    let e = check(&format!("{SENSOR}\n[retention]\nevidence_days = 31\n")).unwrap_err();
+    assert!(e.message.contains("L252-5") && e.message.contains("1..=30"), "{e}");
+    assert!(e.line > 0, "points at the line: {e}");
+    let e = check(&format!("{}\nretention_days = 45\n", SENSOR.trim_end())).unwrap_err();
+    assert!(e.message.contains("cam-1") && e.message.contains("L252-5"), "{e}");
+    let e = check(&format!("{SENSOR}\n[retention]\ndetections_days = 0\n")).unwrap_err();
+    assert!(e.message.contains("detections_days"), "{e}");
+}

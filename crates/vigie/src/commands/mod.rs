@@ -2,5 +2,8 @@ pub mod audio;
 pub mod audit;
 pub mod bench;
 pub mod config;
+pub mod export;
 pub mod publish;
+pub mod token;
 pub mod up;
+pub mod user;

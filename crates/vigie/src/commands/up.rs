@@ -174,13 +174,40 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     if let Some(p) = &config_path {
         println!("  config           {}", p.display());
     }
+    println!(
+        "  console          http://{}/  (sign in)   public report page: http://{}/report",
+        hub.http_addr, hub.http_addr
+    );
+    if let Some(otp) = &hub.bootstrap_password {
+        println!(
+            "  administrator    admin / {otp}   (one-time password, shown only now: change it at the first sign-in; if lost, stop the hub and run `vigie user reset-password admin`)"
+        );
+    }
+    let demo_accounts = if args.demo {
+        let auth = hub.auth.clone();
+        tokio::task::spawn_blocking(move || vigie_hub::demo::install_accounts(&auth))
+            .await
+            .context("cannot create the demo accounts")?
+            .context("cannot create the demo accounts")?
+    } else {
+        Vec::new()
+    };
+    for a in &demo_accounts {
+        println!("  demo account     {:<15} / {:<27} ({})", a.username, a.password, a.role);
+    }
+    if args.demo {
+        println!(
+            "  demo token       {}  (publishes for every demo sensor: HTTP Authorization: Bearer, MQTT password)",
+            vigie_hub::demo::DEMO_TOKEN
+        );
+    }
 
     if args.demo {
         let Some(mqtt) = hub.mqtt_addr else {
             return Err(anyhow::anyhow!("the embedded broker did not start"));
         };
         let replay = vigie_hub::demo::Replay::new(config.clone(), ulid::Ulid::new().random() as u64);
-        tokio::spawn(replay.run(mqtt.ip().to_string(), mqtt.port()));
+        tokio::spawn(replay.run(mqtt.ip().to_string(), mqtt.port(), vigie_hub::demo::DEMO_TOKEN.to_owned()));
         println!(
             "  demo             replaying detections over MQTT; incidents form within a minute (GET /api/v1/incidents)"
         );

@@ -48,12 +48,27 @@ pub fn spawn_vigie(args: &[String], log: &Path) -> ChildGuard {
 
 /// One HTTP/1.1 request; returns (status, body). Errors are connection failures.
 pub fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
+    http_with(addr, method, path, &[], body)
+}
+
+/// The same with extra headers (`Authorization`, `Cookie`…).
+pub fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
+    for (k, v) in headers {
+        head += &format!("{k}: {v}\r\n");
+    }
+    head += "\r\n";
     s.write_all(head.as_bytes())?;
     s.write_all(body)?;
     let mut resp = Vec::new();
@@ -67,6 +82,45 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> std::io:
     })?;
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Ok((status, body))
+}
+
+/// Signs in (retrying until `timeout`: a demo creates its accounts just after it starts
+/// serving); returns the `Cookie` header value.
+pub fn login(addr: SocketAddr, username: &str, password: &str, timeout: Duration) -> String {
+    let body = format!(r#"{{"username":"{username}","password":"{password}"}}"#);
+    let end = Instant::now() + timeout;
+    loop {
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let head = format!(
+            "POST /api/v1/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).and_then(|_| s.write_all(body.as_bytes())).expect("write");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read");
+        if resp.starts_with("HTTP/1.1 200") {
+            let cookie = resp
+                .lines()
+                .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+                .and_then(|c| c.split(';').next())
+                .expect("a session cookie");
+            return cookie.to_owned();
+        }
+        assert!(Instant::now() < end, "cannot sign in as {username}: {resp}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Issues a device token for every sensor of a data folder, before its hub starts.
+pub fn device_token(data: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["token", "create", "--label", "tests", "--sensor", "*", "--data"])
+        .arg(data)
+        .output()
+        .expect("run vigie token create");
+    assert!(out.status.success(), "vigie token create: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// Waits until GET /api/v1/health answers 200.

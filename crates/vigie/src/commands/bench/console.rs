@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use vigie_hub::auth::Role;
 use vigie_hub::metrics::Transport;
 use vigie_hub::{Hub, HubOptions, MqttMode};
 
@@ -126,11 +127,19 @@ async fn measure(
     }
     println!("seeded {incidents} incidents in {:.2} s", started.elapsed().as_secs_f64());
 
-    // 2. The page script.
+    // 2. An operator signed in (the console's first screen is measured for a session that
+    //    is already open, as in a control room), then the page script.
+    let (auth, password) = (hub.auth.clone(), "bench-operator-console");
+    tokio::task::spawn_blocking(move || {
+        auth.create_user_with_password("bench", Role::Operator, "Bench", password, false)
+    })
+    .await??;
+    let cookie = sign_in(hub.http_addr, "bench", password).await?;
     let url = format!("http://{}/", hub.http_addr);
     let mut cmd = tokio::process::Command::new(&args.node);
     cmd.arg(script)
         .args(["--url", &url, "--seconds", &seconds.to_string(), "--incidents", &incidents.to_string()])
+        .env("VIGIE_SESSION", &cookie)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
@@ -226,4 +235,23 @@ async fn measure(
     });
     println!("{json}");
     Ok(())
+}
+
+/// `POST /api/v1/login`; returns the session cookie's value.
+async fn sign_in(addr: std::net::SocketAddr, username: &str, password: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::json!({ "username": username, "password": password }).to_string();
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!(
+        "POST /api/v1/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await?;
+    s.write_all(body.as_bytes()).await?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).await?;
+    resp.lines()
+        .find_map(|l| l.to_ascii_lowercase().starts_with("set-cookie:").then(|| l[11..].trim().to_owned()))
+        .and_then(|c| c.split(';').next().and_then(|kv| kv.split_once('=')).map(|(_, v)| v.to_owned()))
+        .with_context(|| format!("signing in gave no session: {}", resp.lines().next().unwrap_or("")))
 }

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use vigie_hub::auth::Role;
+use vigie_hub::store::SensorScope;
 use vigie_hub::{Hub, HubOptions, MqttMode};
 use vigie_model::config::{Config, IngestConfig};
 use vigie_model::sensor::FieldOfView;
@@ -106,9 +108,13 @@ struct PublisherRun {
     probes: Vec<(String, u128)>,
 }
 
-async fn run_publisher(mqtt: SocketAddr, extra: &[String]) -> anyhow::Result<PublisherRun> {
+async fn run_publisher(mqtt: SocketAddr, token: Option<&str>, extra: &[String]) -> anyhow::Result<PublisherRun> {
     let exe = std::env::current_exe().context("cannot find the vigie binary")?;
     let mut cmd = tokio::process::Command::new(exe);
+    match token {
+        Some(t) => cmd.env("VIGIE_TOKEN", t),
+        None => cmd.env_remove("VIGIE_TOKEN"),
+    };
     cmd.args(["bench", "ingest-publisher", "--host", &mqtt.ip().to_string(), "--port", &mqtt.port().to_string()])
         .args(["--cameras", &CAMERAS.to_string(), "--microphones", &MICROPHONES.to_string()])
         .args(extra)
@@ -238,6 +244,18 @@ async fn empty_store(url: &str) -> anyhow::Result<()> {
     .await?
 }
 
+/// The pass-through broker's host: intercepts nothing (its filter matches no bench topic)
+/// and lets every client publish and subscribe.
+struct PassThrough;
+
+impl vigie_broker::Interceptor for PassThrough {
+    fn on_publish(&self, _: vigie_broker::InboundPublish) -> tokio::sync::oneshot::Receiver<vigie_broker::Ack> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = tx.send(vigie_broker::Ack::Accepted);
+        rx
+    }
+}
+
 /// A plain MQTT subscriber (QoS 1, acknowledging each message), counting what it receives:
 /// the other end of the pass-through measurement.
 async fn plain_subscriber(mqtt: SocketAddr, received: Arc<AtomicU64>) -> anyhow::Result<()> {
@@ -245,7 +263,7 @@ async fn plain_subscriber(mqtt: SocketAddr, received: Arc<AtomicU64>) -> anyhow:
     use rumqttc::mqttbytes::QoS;
     use rumqttc::mqttbytes::v4::{Packet, PubAck, Subscribe};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let s = super::publisher::connect_raw(&mqtt.ip().to_string(), mqtt.port(), "bench-plain-subscriber").await?;
+    let s = super::publisher::connect_raw(&mqtt.ip().to_string(), mqtt.port(), "bench-plain-subscriber", None).await?;
     let (mut rd, mut wr) = s.into_split();
     let mut out = BytesMut::new();
     let mut sub = Subscribe::new("bench/passthrough/#", QoS::AtLeastOnce);
@@ -323,13 +341,33 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
         None => hub.mqtt_addr.context("the embedded broker did not start")?,
     };
     let conns = args.connections.to_string();
+    // The publisher is a device with a token for every bench sensor (the MQTT password);
+    // the live-stream reader a service token with the operator role.
+    let (_, device_token) = hub.auth.create_token("bench publisher", None, SensorScope::All, "bench")?;
+    let (_, reader_token) =
+        hub.auth.create_token("bench stream reader", Some(Role::Operator), SensorScope::Only(vec![]), "bench")?;
 
-    // 1. Pass-through: the broker alone, to a plain subscriber.
+    // 1. Pass-through: the broker alone, to a plain subscriber. The embedded broker's
+    //    access rules let devices publish only detections and status, so this runs on a
+    //    second instance of the same broker that lets everyone through (the hub's idles).
+    let plain = match &mosquitto {
+        Some(_) => None,
+        None => Some(
+            vigie_broker::Broker::start(
+                vigie_broker::BrokerConfig { listen: "127.0.0.1:0".parse()?, ..vigie_broker::BrokerConfig::default() },
+                Arc::new(PassThrough),
+            )
+            .await
+            .context("cannot start the pass-through broker")?,
+        ),
+    };
+    let passthrough_addr = plain.as_ref().map_or(mqtt, |b| b.local_addr());
     let received = Arc::new(AtomicU64::new(0));
-    let subscriber = tokio::spawn(plain_subscriber(mqtt, received.clone()));
+    let subscriber = tokio::spawn(plain_subscriber(passthrough_addr, received.clone()));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let pt = run_publisher(
-        mqtt,
+        passthrough_addr,
+        None,
         &["--passthrough".into(), "--seconds".into(), seconds.to_string(), "--connections".into(), conns.clone()],
     )
     .await?;
@@ -346,6 +384,9 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
         passthrough_per_s
     );
     subscriber.abort();
+    if let Some(b) = plain {
+        b.shutdown().await;
+    }
 
     // 2. Ingest at full speed, until the fusion window holds `window` detections.
     let metrics = hub.ingest.metrics().clone();
@@ -355,6 +396,7 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let ing = run_publisher(
         mqtt,
+        Some(&device_token),
         &[
             "--seconds".into(),
             (seconds * 30.0).to_string(),
@@ -402,11 +444,12 @@ async fn bench(args: IngestArgs) -> anyhow::Result<()> {
 
     // 3. Latency at half the measured rate, on the live stream.
     let arrivals: super::sse::Arrivals = Default::default();
-    let follower = tokio::spawn(super::sse::follow(hub.http_addr, arrivals.clone()));
+    let follower = tokio::spawn(super::sse::follow(hub.http_addr, reader_token, arrivals.clone()));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let half = (detections_per_s / 2.0).max(100.0) as u64;
     let lat = run_publisher(
         mqtt,
+        Some(&device_token),
         &[
             "--seconds".into(),
             seconds.to_string(),

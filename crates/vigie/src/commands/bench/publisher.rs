@@ -49,6 +49,9 @@ pub struct PublisherArgs {
     /// A latency probe every N milliseconds (0 = none).
     #[arg(long, default_value_t = 0)]
     probe_ms: u64,
+    /// The device token, sent as the MQTT password.
+    #[arg(long, env = "VIGIE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 /// Positions of the bench's synthetic city: a 30 km square (Mexico City's size), sensors
@@ -101,12 +104,20 @@ pub fn run(args: PublisherArgs) -> anyhow::Result<()> {
 
 /// Connects a raw MQTT 3.1.1 client: pre-encoded packets pipelined on the socket, so the
 /// publisher costs little of the CPU that the hub shares with it on the bench machine.
-pub(crate) async fn connect_raw(host: &str, port: u16, client_id: &str) -> anyhow::Result<TcpStream> {
+pub(crate) async fn connect_raw(
+    host: &str,
+    port: u16,
+    client_id: &str,
+    token: Option<&str>,
+) -> anyhow::Result<TcpStream> {
     let mut s = TcpStream::connect((host, port)).await.with_context(|| format!("cannot connect to {host}:{port}"))?;
     s.set_nodelay(true)?;
     let mut buf = BytesMut::new();
     let mut connect = Connect::new(client_id);
     connect.keep_alive = 60;
+    if let Some(t) = token {
+        connect.set_login(client_id, t);
+    }
     connect.write(&mut buf).map_err(|e| anyhow::anyhow!("encode CONNECT: {e:?}"))?;
     s.write_all(&buf).await?;
     let mut rbuf = BytesMut::with_capacity(4096);
@@ -133,7 +144,9 @@ async fn publish(args: PublisherArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..args.connections {
-        let stream = connect_raw(&args.host, args.port, &format!("bench-pub-{}-{c}", std::process::id())).await?;
+        let stream =
+            connect_raw(&args.host, args.port, &format!("bench-pub-{}-{c}", std::process::id()), args.token.as_deref())
+                .await?;
         let (mut rd, mut wr) = stream.into_split();
         let window = Arc::new(Semaphore::new(usize::from(args.inflight.max(1))));
         let (acked_c, window_r) = (acked.clone(), window.clone());

@@ -12,9 +12,12 @@ use tokio::net::TcpStream;
 /// Cause detection id → unix ns when its incident change arrived.
 pub type Arrivals = Arc<Mutex<HashMap<String, u128>>>;
 
-pub async fn follow(addr: SocketAddr, arrivals: Arrivals) -> anyhow::Result<()> {
+/// `token`: a service token with an operations role (the stream is operators' data).
+pub async fn follow(addr: SocketAddr, token: String, arrivals: Arrivals) -> anyhow::Result<()> {
     let mut s = TcpStream::connect(addr).await?;
-    s.write_all(format!("GET /api/v1/stream HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n").as_bytes())
+    s.write_all(format!(
+            "GET /api/v1/stream HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\nAuthorization: Bearer {token}\r\n\r\n"
+        ).as_bytes())
         .await?;
     let mut lines = BufReader::new(s).lines();
     while let Some(line) = lines.next_line().await? {

@@ -1,0 +1,75 @@
+-- Vigie registers: one schema for SQLite and PostgreSQL (BIGINT is an integer in both).
+-- Times in ms since the epoch (UTC). Secrets are stored only as SHA-256 (tokens,
+-- session ids) or Argon2id (passwords).
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    must_change_password BIGINT NOT NULL,
+    disabled BIGINT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    password_changed_ms BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    last_seen_ms BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    client TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (username);
+
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL UNIQUE,
+    label TEXT NOT NULL,
+    role TEXT,
+    sensors TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    revoked_ms BIGINT
+);
+
+-- Incidents under a judicial requisition: never purged while held.
+CREATE TABLE IF NOT EXISTS legal_holds (
+    incident_id TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    held_by TEXT NOT NULL,
+    since_ms BIGINT NOT NULL
+);
+
+-- The register of extractions (R252-11 of the Code de la sécurité intérieure).
+CREATE TABLE IF NOT EXISTS exports (
+    id TEXT PRIMARY KEY,
+    incident_id TEXT NOT NULL,
+    requisition_service TEXT NOT NULL,
+    requisition_officer TEXT NOT NULL,
+    requisition_number TEXT NOT NULL,
+    requisition_date TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    requested_ms BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    decided_by TEXT,
+    decided_ms BIGINT,
+    decision_note TEXT,
+    package_sha256 TEXT,
+    package_bytes BIGINT,
+    files BIGINT,
+    expires_ms BIGINT
+);
+CREATE INDEX IF NOT EXISTS exports_requested ON exports (requested_ms);
+
+-- The register of purges: what retention removed, by class, per run.
+CREATE TABLE IF NOT EXISTS purges (
+    id TEXT PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    data_class TEXT NOT NULL,
+    count BIGINT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS purges_at ON purges (at_ms);
