@@ -25,10 +25,28 @@ enum Command {
         #[command(subcommand)]
         command: commands::config::ConfigCommand,
     },
+    /// Mobility flows from network event records: generate, run (private releases,
+    /// anomalies), risk (unicity), check (no count under k).
+    Flows {
+        #[command(subcommand)]
+        command: commands::flows::FlowsCommand,
+    },
     /// Acoustic analytics: simulate recordings, listen (detect, classify), locate (TDOA).
     Audio {
         #[command(subcommand)]
         command: commands::audio::AudioCommand,
+    },
+    /// Video analytics: check a camera config, run cameras (FFmpeg input, masks, motion,
+    /// anonymous tracks, the lawful events), simulate scenes with ground truth.
+    Video {
+        #[command(subcommand)]
+        command: commands::video::VideoCommand,
+    },
+    /// Online-media alerting on topics and places, never on people: run sources, generate
+    /// a stream with planted events, search retained posts.
+    Social {
+        #[command(subcommand)]
+        command: commands::social::SocialCommand,
     },
     /// The audit log: `vigie audit verify` checks it against its signed checkpoints.
     Audit {
@@ -84,9 +102,12 @@ fn main() -> ExitCode {
         Command::Bench { command } => commands::bench::run(command),
         Command::Audit { command } => commands::audit::run(command),
         Command::Audio { command } => commands::audio::run(command),
+        Command::Video { command } => commands::video::run(command),
         Command::User { command } => commands::user::run(command),
         Command::Export { command } => commands::export::run(command),
         Command::Token { command } => commands::token::run(command),
+        Command::Flows { command } => commands::flows::run(command),
+        Command::Social { command } => commands::social::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

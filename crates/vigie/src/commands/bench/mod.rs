@@ -3,9 +3,12 @@
 mod audio;
 mod audit;
 mod console;
+mod flows;
 mod ingest;
 mod publisher;
+mod social;
 mod sse;
+mod video;
 
 use clap::Subcommand;
 
@@ -20,6 +23,10 @@ pub enum BenchCommand {
     /// The operator console in headless Chromium with 15 000 sensors and 2 000 open
     /// incidents: time to first usable screen, frame times under 50 incident updates/s.
     Console(console::ConsoleArgs),
+    /// Mobility flows on a generated metropolitan day (150 M events): all indicators with
+    /// the k-threshold vs DuckDB's SQL on the same Parquet, peak memory, accuracy against
+    /// the ground truth, a planted gathering found, false anomalies per zone-week.
+    Flows(flows::FlowsBenchArgs),
     /// Detections/s accepted, fused and committed over MQTT from a separate process, the
     /// broker's pass-through rate, publish→incident latency on the live stream, peak memory
     /// with a full fusion window.
@@ -27,6 +34,14 @@ pub enum BenchCommand {
     /// (internal) The publisher process of `bench ingest`.
     #[command(hide = true)]
     IngestPublisher(publisher::PublisherArgs),
+    /// Online-media alerting on generated streams of the demo city: posts/s end to end,
+    /// indexing posts/s, planted events found and minutes to alert, false bursts per day,
+    /// geoparsing district accuracy, sentiment macro-F1 on the labelled test set.
+    Social(social::SocialBenchArgs),
+    /// Video analytics: 1280×720 H.264 streams at 5 fps analysed per core (motion path) vs
+    /// FFmpeg decode-only of the same file, and precision/recall of each rule on synthetic
+    /// scenes with ground truth.
+    Video(video::VideoBenchArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -34,8 +49,11 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Audio(a) => audio::run(a),
         BenchCommand::Audit(a) => audit::run(a),
         BenchCommand::Console(a) => console::run(a),
+        BenchCommand::Flows(a) => flows::run(a),
         BenchCommand::Ingest(a) => ingest::run(a),
         BenchCommand::IngestPublisher(a) => publisher::run(a),
+        BenchCommand::Social(a) => social::run(a),
+        BenchCommand::Video(a) => video::run(a),
     }
 }
 
