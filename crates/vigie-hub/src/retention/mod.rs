@@ -62,6 +62,22 @@ pub struct Retention {
     clock: Clock,
 }
 
+/// Runs a purge statement batch after batch until one comes back short (or the run's
+/// share is spent); returns how many rows went and their evidence (JSON).
+fn drain(mut batch: impl FnMut() -> Result<Vec<String>, StoreError>) -> Result<(u64, Vec<String>), StoreError> {
+    let (mut n, mut evidence) = (0, Vec::new());
+    for _ in 0..MAX_BATCHES {
+        let gone = batch()?;
+        let short = (gone.len() as u32) < BATCH;
+        n += gone.len() as u64;
+        evidence.extend(gone);
+        if short {
+            break;
+        }
+    }
+    Ok((n, evidence))
+}
+
 /// The evidence file names a detection's `evidence` JSON cites.
 fn cited_files(evidence_json: &str) -> Vec<String> {
     serde_json::from_str::<Vec<vigie_model::Evidence>>(evidence_json)
@@ -130,22 +146,12 @@ impl Retention {
             scopes.push((PurgeScope::Sensor(s), days(r.detections_days_of(s)), days(r.evidence_days_of(s))));
         }
         for (scope, detections_before, evidence_before) in scopes {
-            for _ in 0..MAX_BATCHES {
-                let gone = reg.strip_evidence(scope, evidence_before, BATCH)?;
-                report.evidence_references += gone.len() as u64;
-                freed.extend(gone.iter().flat_map(|e| cited_files(e)));
-                if (gone.len() as u32) < BATCH {
-                    break;
-                }
-            }
-            for _ in 0..MAX_BATCHES {
-                let gone = reg.purge_detections(scope, detections_before, BATCH)?;
-                report.detections += gone.len() as u64;
-                freed.extend(gone.iter().flat_map(|e| cited_files(e)));
-                if (gone.len() as u32) < BATCH {
-                    break;
-                }
-            }
+            let (n, gone) = drain(|| reg.strip_evidence(scope, evidence_before, BATCH))?;
+            report.evidence_references += n;
+            freed.extend(gone.iter().flat_map(|e| cited_files(e)));
+            let (n, gone) = drain(|| reg.purge_detections(scope, detections_before, BATCH))?;
+            report.detections += n;
+            freed.extend(gone.iter().flat_map(|e| cited_files(e)));
         }
         for _ in 0..MAX_BATCHES {
             let (incidents, detections, evidence) = reg.purge_incidents(days(r.incidents_days), BATCH / 10)?;

@@ -123,6 +123,20 @@ fn export_from(r: &Row) -> Result<ExportRecord> {
     })
 }
 
+/// The columns a decision sets, in `EXPORT_COLUMNS` order from `status` on.
+fn decision_args(e: &ExportRecord) -> [Val; 8] {
+    [
+        e.status.as_str().into(),
+        e.decided_by.clone().into(),
+        e.decided_at.map(ms).into(),
+        e.decision_note.clone().into(),
+        e.package_sha256.clone().into(),
+        e.package_bytes.map(|b| b as i64).into(),
+        e.files.map(|b| b as i64).into(),
+        e.expires_at.map(ms).into(),
+    ]
+}
+
 /// Times as `ms` since the epoch, for range filters.
 fn range_args(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> (Val, Val) {
     (from.map_or(i64::MIN, ms).into(), to.map_or(i64::MAX, ms).into())
@@ -164,29 +178,23 @@ impl Registry {
     // ---- exports ------------------------------------------------------------------
 
     pub fn create_export(&self, e: &ExportRecord) -> Result<()> {
+        let mut args: Vec<Val> = vec![
+            e.id.as_str().into(),
+            e.incident_id.as_str().into(),
+            e.requisition.service.as_str().into(),
+            e.requisition.officer.as_str().into(),
+            e.requisition.number.as_str().into(),
+            e.requisition.date.as_str().into(),
+            e.reason.as_str().into(),
+            e.requested_by.as_str().into(),
+            ms(e.requested_at).into(),
+        ];
+        args.extend(decision_args(e));
         self.conn().exec(
             &format!(
                 "INSERT INTO exports ({EXPORT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
             ),
-            &[
-                e.id.as_str().into(),
-                e.incident_id.as_str().into(),
-                e.requisition.service.as_str().into(),
-                e.requisition.officer.as_str().into(),
-                e.requisition.number.as_str().into(),
-                e.requisition.date.as_str().into(),
-                e.reason.as_str().into(),
-                e.requested_by.as_str().into(),
-                ms(e.requested_at).into(),
-                e.status.as_str().into(),
-                e.decided_by.clone().into(),
-                e.decided_at.map(ms).into(),
-                e.decision_note.clone().into(),
-                e.package_sha256.clone().into(),
-                e.package_bytes.map(|b| b as i64).into(),
-                e.files.map(|b| b as i64).into(),
-                e.expires_at.map(ms).into(),
-            ],
+            &args,
         )?;
         Ok(())
     }
@@ -211,20 +219,12 @@ impl Registry {
     /// Records a decision on a requested export; `false` if it was no longer requested
     /// (two supervisors deciding at once: the first wins).
     pub fn decide_export(&self, e: &ExportRecord) -> Result<bool> {
+        let mut args: Vec<Val> = vec![e.id.as_str().into()];
+        args.extend(decision_args(e));
         let n = self.conn().exec(
             "UPDATE exports SET status = $2, decided_by = $3, decided_ms = $4, decision_note = $5, package_sha256 = $6, \
              package_bytes = $7, files = $8, expires_ms = $9 WHERE id = $1 AND status = 'requested'",
-            &[
-                e.id.as_str().into(),
-                e.status.as_str().into(),
-                e.decided_by.clone().into(),
-                e.decided_at.map(ms).into(),
-                e.decision_note.clone().into(),
-                e.package_sha256.clone().into(),
-                e.package_bytes.map(|b| b as i64).into(),
-                e.files.map(|b| b as i64).into(),
-                e.expires_at.map(ms).into(),
-            ],
+            &args,
         )?;
         Ok(n == 1)
     }
