@@ -6,6 +6,7 @@ import type { Detection, PostResult } from './types/detection';
 import type { Me, Role } from './types/me';
 import type { Token, User } from './types/account';
 import type { Transparency } from './types/transparency';
+import type { SocialResults } from './types/social';
 import type { AuditEntry, AuthorizationLine, ExportRecord, LegalHold, PurgeRecord, Requisition } from './types/export';
 
 export class ApiFailure extends Error {
@@ -96,6 +97,8 @@ export const api = {
   holds: () => req<LegalHold[]>('GET', '/api/v1/registers/holds'),
   releaseHold: (incident: string, reason: string) =>
     req<unknown>('POST', `/api/v1/registers/holds/${encodeURIComponent(incident)}/release`, { reason }),
+  socialSearch: (q: string) => req<SocialResults>('GET', `/api/v1/social/search${q}`),
+  health: () => req<{ social_search: boolean }>('GET', '/api/v1/health'),
   auditEntries: (q: string) => req<AuditEntry[]>('GET', `/api/v1/audit/entries${q}`),
   postReport: (r: ReportRequest) => req<{ reference: string }>('POST', '/api/v1/reports', r),
   postDetection: (d: Detection) => req<PostResult>('POST', '/api/v1/detections', JSON.stringify(d) + '\n', true),

@@ -315,6 +315,18 @@ const fr = {
   'reg.purges': 'Purges',
   'reg.class': 'Données',
   'reg.count': 'Nombre',
+  'nav.social': 'Médias en ligne',
+  'so.query': 'Recherche',
+  'so.help': 'Publications publiques retenues par l’analyse des médias en ligne, par sujet et par lieu. Aucun auteur n’est conservé : on ne peut pas chercher les publications d’une personne. Chaque recherche est inscrite au journal d’audit.',
+  'so.found': '{n} publications ({shown} affichées, les plus récentes d’abord).',
+  'so.source': 'Source',
+  'so.text': 'Texte',
+  'so.topics': 'Sujets',
+  'so.places': 'Lieux',
+  'so.tone': 'Tonalité',
+  'so.tone.negative': 'négative',
+  'so.tone.neutral': 'neutre',
+  'so.tone.positive': 'positive',
 };
 
 type Key = keyof typeof fr;
@@ -633,6 +645,18 @@ const en: Record<Key, string> = {
   'reg.purges': 'Purges',
   'reg.class': 'Data',
   'reg.count': 'Count',
+  'nav.social': 'Online media',
+  'so.query': 'Search',
+  'so.help': 'Public posts retained by the online-media analytics, by topic and place. No author is kept: a person\'s posts cannot be searched for. Every search is written to the audit log.',
+  'so.found': '{n} posts ({shown} shown, newest first).',
+  'so.source': 'Source',
+  'so.text': 'Text',
+  'so.topics': 'Topics',
+  'so.places': 'Places',
+  'so.tone': 'Tone',
+  'so.tone.negative': 'negative',
+  'so.tone.neutral': 'neutral',
+  'so.tone.positive': 'positive',
 };
 
 const KINDS: Record<string, [string, string]> = {

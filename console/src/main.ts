@@ -6,6 +6,7 @@ import { api, whenSignedOut } from './api';
 import { renderAccounts } from './accounts';
 import { renderAudit, renderRegisters } from './dpo';
 import { renderExports } from './exports';
+import { renderSocial } from './social';
 import { signIn, signOut } from './auth';
 import { getLang, setLang, t, translatePage } from './i18n';
 import { VigieMap } from './map';
@@ -18,8 +19,8 @@ import type { IncidentChange } from './types/incident';
 import type { Me, Role } from './types/me';
 import { $, h } from './util';
 
-type View = 'incidents' | 'dashboard' | 'sensors' | 'exports' | 'audit' | 'registers' | 'accounts';
-const ALL_VIEWS: View[] = ['incidents', 'dashboard', 'sensors', 'exports', 'audit', 'registers', 'accounts'];
+type View = 'incidents' | 'dashboard' | 'sensors' | 'social' | 'exports' | 'audit' | 'registers' | 'accounts';
+const ALL_VIEWS: View[] = ['incidents', 'dashboard', 'sensors', 'social', 'exports', 'audit', 'registers', 'accounts'];
 
 /** The views each role may open, in the order of the 1, 2, 3… keys. */
 const VIEWS_FOR: Record<Role, View[]> = {
@@ -65,6 +66,7 @@ function setView(v: View): void {
   if (v === 'exports' && me) void renderExports(me, report).catch(report);
   if (v === 'audit') renderAudit(report);
   if (v === 'registers') void renderRegisters(report).catch(report);
+  if (v === 'social') renderSocial(report);
   if (location.hash !== `#${v}`) history.replaceState(null, '', `#${v}`);
 }
 
@@ -206,6 +208,7 @@ function onKey(e: KeyboardEvent): void {
     case '3':
     case '4':
     case '5':
+    case '6':
       if (views[Number(e.key) - 1]) setView(views[Number(e.key) - 1]);
       break;
     default:
@@ -224,14 +227,17 @@ async function start(): Promise<void> {
 
 async function boot(who: Me): Promise<void> {
   me = who;
-  views = who.role ? VIEWS_FOR[who.role] : [];
+  views = who.role ? [...VIEWS_FOR[who.role]] : [];
   operations = who.role === 'operator' || who.role === 'supervisor';
   $('#signin').hidden = true;
   $('#app').hidden = false;
   map = new VigieMap($('#map'));
   queue = new Queue(map);
+  // Online-media search only where the hub has an index ([social] index).
+  const socialSearch = operations && (await api.health().then((x) => x.social_search).catch(() => false));
+  if (socialSearch) views.splice(3, 0, 'social');
   for (const tab of document.querySelectorAll<HTMLElement>('nav [data-roles]')) {
-    tab.hidden = !who.role || !tab.dataset.roles!.split(' ').includes(who.role);
+    tab.hidden = !views.includes(tab.id.slice(4) as View);
   }
   $('#whoami').textContent = `${who.display_name} · ${who.role ? t('role.' + who.role) : ''}`;
   $('#logout').addEventListener('click', () => void signOut());

@@ -40,7 +40,13 @@ SENSOR_KEYS = {"id", "type", "name", "lon", "lat", "analytics"}
 CAMERA_KEYS = {"heading_deg", "fov_deg", "range_m"}
 RULE_KEYS = {"id", "incident_type", "title", "priority", "kinds", "require_kinds",
              "min_detections", "min_sensors", "min_confidence", "within_m", "window_secs"}
-TOP_KEYS = {"hub": {"name"}, "geo": {"districts"}, "ingest": {"max_future_skew_secs", "max_age_secs"}}
+TOP_KEYS = {
+    "hub": {"name"},
+    "geo": {"districts"},
+    "ingest": {"max_future_skew_secs", "max_age_secs"},
+    "retention": {"detections_days", "evidence_days", "incidents_days", "purge_interval_secs"},
+    "social": {"index"},
+}
 PRIORITIES = {"critical", "high", "medium", "low"}
 MIC_PAIR_M = (100.0, 250.0)
 

@@ -150,9 +150,21 @@ test('resolving with an outcome updates the precision dashboard', async () => {
   await page.keyboard.press('1');
 });
 
+test('online-media search: posts by topic and place, no author shown', async () => {
+  await blur();
+  await page.click('#tab-social');
+  await page.fill('#so-q', 'tram OR place');
+  await page.click('#social-form button[type="submit"]');
+  await page.waitForSelector('#social-table tbody tr', { timeout: 5000 });
+  const text = await page.locator('#social-table').innerText();
+  assert.doesNotMatch(text, /@\w/, 'no handle shown');
+  await shot(page, '09-social-search');
+  await page.keyboard.press('1');
+});
+
 test('no serious or critical accessibility violations in the console (axe-core)', async () => {
   const found = [];
-  for (const [key, name] of [['1', 'incidents'], ['2', 'dashboard'], ['3', 'sensors']]) {
+  for (const [key, name] of [['1', 'incidents'], ['2', 'dashboard'], ['3', 'sensors'], ['4', 'social']]) {
     await blur();
     await page.keyboard.press(key);
     await page.waitForTimeout(500);

@@ -65,6 +65,8 @@ pub enum HubError {
     Audit(String),
     #[error("accounts: {0}")]
     Auth(#[from] auth::AuthError),
+    #[error("the online-media search index ([social] index): {0}")]
+    Social(String),
     #[error("embedded MQTT broker: {0}")]
     Broker(vigie_broker::BrokerError),
 }
@@ -145,6 +147,15 @@ impl Hub {
                 .with_detail(serde_json::json!({ "change": "first_administrator_created" }));
             log.record(entry).await.map_err(HubError::Audit)?;
         }
+        let social = match opts.config.social_index.clone() {
+            Some(path) => Some(Arc::new(
+                tokio::task::spawn_blocking(move || vigie_social::search::SearchReader::open(&path))
+                    .await
+                    .map_err(|e| HubError::Social(e.to_string()))?
+                    .map_err(|e| HubError::Social(e.to_string()))?,
+            )),
+            None => None,
+        };
         let metrics = Arc::new(Metrics::default());
         let ingest = {
             let (config, store, clock, metrics) =
@@ -182,6 +193,7 @@ impl Hub {
             reports: Arc::new(api::reports::RateLimiter::for_reports()),
             auth: auth.clone(),
             exports: None,
+            social,
             transparency: Arc::default(),
             // Over plain HTTP only on a loopback address; anywhere else the hub must be
             // reached over TLS, and its cookie never travels in clear.

@@ -74,6 +74,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/registers/holds/{id}/release", "p"),
     ("get", "/api/v1/audit/entries", "p"),
     ("get", "/api/v1/transparency", "adospm"),
+    ("get", "/api/v1/social/search", "os"),
     ("get", "/api/v1/stream", "os"),
     ("get", "/api/v1/audit/checkpoint", "adospm"),
     ("get", "/metrics", "adospm"),

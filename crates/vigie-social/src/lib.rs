@@ -16,6 +16,8 @@
 //! excerpts, attributed only to allowlisted organisations.
 
 pub mod config;
+#[cfg(feature = "search")]
+pub mod demo;
 pub mod error;
 pub mod eval;
 pub mod gazetteer;

@@ -112,3 +112,26 @@ fn bad_queries_are_refused_with_a_reason() {
         assert!(ix.search(q, &SearchOptions { limit: 5, ..Default::default() }).is_err(), "{q}");
     }
 }
+
+#[test]
+fn a_reader_in_another_process_sees_the_writers_commits_without_the_lock() {
+    let (posts, _) = retained();
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = SearchIndex::open(dir.path()).unwrap();
+    writer.add(&posts[..posts.len() / 2]).unwrap();
+    writer.commit().unwrap();
+    // The hub opens the same folder while `vigie social run` holds it for writing.
+    let reader = vigie_social::search::SearchReader::open(dir.path()).expect("no write lock taken");
+    let opts = SearchOptions { limit: 1000, ..SearchOptions::default() };
+    let half = reader.search("incendie OR fumée OR tram OR place", &opts).unwrap().total;
+    assert_eq!(reader.num_docs(), (posts.len() / 2) as u64);
+    writer.add(&posts[posts.len() / 2..]).unwrap();
+    writer.commit().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while reader.num_docs() < posts.len() as u64 {
+        assert!(std::time::Instant::now() < deadline, "the reader never saw the second commit");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(reader.search("incendie OR fumée OR tram OR place", &opts).unwrap().total >= half);
+    assert!(vigie_social::search::SearchReader::open(&dir.path().join("missing")).is_err());
+}

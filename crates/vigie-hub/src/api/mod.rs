@@ -15,6 +15,7 @@ mod registers;
 pub mod reports;
 mod sensors;
 mod session;
+mod social;
 mod stream;
 mod system;
 mod transparency;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub auth: Auth,
     /// Evidence exports on requisition; `None` without a data folder.
     pub exports: Option<crate::exports::Exports>,
+    /// The online-media search index (`[social] index`), read only; `None`: not wired.
+    pub social: Option<Arc<vigie_social::search::SearchReader>>,
     /// The transparency page's data, computed at most once a minute.
     pub transparency: Arc<std::sync::Mutex<Option<(Instant, bytes::Bytes)>>>,
     /// Whether session cookies carry `Secure` (the hub is reached over HTTPS, directly or
@@ -139,6 +142,7 @@ pub const ROUTES: &[Route] = &[
     route("post", "/api/v1/registers/holds/{id}/release", THE_DPO),
     route("get", "/api/v1/audit/entries", THE_DPO),
     route("get", "/api/v1/transparency", Access::Public),
+    route("get", "/api/v1/social/search", OPS),
     route("get", "/api/v1/stream", OPS),
     route("get", "/api/v1/audit/checkpoint", Access::Public),
     route("get", "/metrics", Access::Public),
@@ -195,6 +199,7 @@ fn handler(r: &Route) -> MethodRouter<AppState> {
         ("post", "/api/v1/registers/holds/{id}/release") => post(registers::release_hold),
         ("get", "/api/v1/audit/entries") => get(registers::audit_entries),
         ("get", "/api/v1/transparency") => get(transparency::get),
+        ("get", "/api/v1/social/search") => get(social::search),
         ("get", "/api/v1/stream") => get(stream::sse),
         ("get", "/api/v1/audit/checkpoint") => get(system::audit_checkpoint),
         ("get", "/metrics") => get(system::metrics),

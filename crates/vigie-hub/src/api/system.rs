@@ -28,6 +28,8 @@ pub struct Health {
     pub counts: StoreCounts,
     pub detections_received: u64,
     pub detections_accepted: u64,
+    /// Operators can search online posts (`[social] index` is set).
+    pub social_search: bool,
 }
 
 pub async fn health(State(st): State<AppState>) -> Result<Json<Health>, ApiError> {
@@ -46,6 +48,7 @@ pub async fn health(State(st): State<AppState>) -> Result<Json<Health>, ApiError
         counts,
         detections_received: st.ingest.metrics().received_count(),
         detections_accepted: st.ingest.metrics().accepted.load(Relaxed),
+        social_search: st.social.is_some(),
     }))
 }
 

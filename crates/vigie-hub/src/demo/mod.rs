@@ -16,6 +16,8 @@ pub const FILES: &[(&str, &str)] = &[
     ("districts.geojson", include_str!("../../../../demo/nantes/districts.geojson")),
     ("streets.geojson", include_str!("../../../../demo/nantes/streets.geojson")),
     ("places.geojson", include_str!("../../../../demo/nantes/places.geojson")),
+    ("social.toml", include_str!("../../../../demo/nantes/social.toml")),
+    ("gazetteer-aliases.toml", include_str!("../../../../demo/nantes/gazetteer-aliases.toml")),
     ("README.md", include_str!("../../../../demo/nantes/README.md")),
 ];
 

@@ -1,7 +1,7 @@
 //! From the file type to the checked [`Config`]: each refusal names its line.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
@@ -89,6 +89,10 @@ pub(super) fn check(text: &str, path: &Path, base: Option<&Path>) -> Result<Conf
     config.source = Some(path.to_owned());
     config.authorizations = authorizations;
     config.retention = retention;
+    config.social_index = file.social.index.as_ref().map(|rel| match base {
+        Some(b) => b.join(rel.get_ref()),
+        None => PathBuf::from(rel.get_ref()),
+    });
     Ok(config)
 }
 

@@ -24,6 +24,17 @@ pub struct ConfigFile {
     pub authorizations: Vec<Spanned<AuthorizationFile>>,
     #[serde(default)]
     pub retention: RetentionSection,
+    #[serde(default)]
+    pub social: SocialSection,
+}
+
+/// Online-media search for operators, through the hub's accounts and audit log.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocialSection {
+    /// The search index folder that `vigie social run` writes (its `[index] path`),
+    /// relative to this config file. The hub only reads it.
+    pub index: Option<Spanned<String>>,
 }
 
 /// How long the hub keeps each class of data; purges run continuously.

@@ -110,6 +110,8 @@ pub struct Config {
     /// Legal bases; empty means none declared (enforcement off, `vigie up` warns).
     pub authorizations: Vec<crate::Authorization>,
     pub retention: RetentionConfig,
+    /// The online-media search index the hub lets operators search (read only).
+    pub social_index: Option<PathBuf>,
     /// Sensor id → position in `sensors`; ingest looks a sensor up per detection.
     sensor_index: HashMap<String, usize>,
 }
@@ -134,6 +136,7 @@ impl Config {
             rules,
             authorizations: vec![],
             retention: RetentionConfig::default(),
+            social_index: None,
             sensor_index,
         }
     }

@@ -201,57 +201,90 @@ impl SearchIndex {
 
     /// Runs a query of the watch-query language; newest posts first.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults, SocialError> {
-        let f = self.f;
-        let node = parse(query)?;
-        let mut parts: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, translate::to_tantivy(&node, f.text)?)];
-        if opts.from_ms.is_some() || opts.to_ms.is_some() {
-            let b = |ms: Option<i64>, inclusive: bool| match ms {
-                None => Bound::Unbounded,
-                Some(ms) => {
-                    let t = Term::from_field_date(f.time, TDate::from_timestamp_millis(ms));
-                    if inclusive { Bound::Included(t) } else { Bound::Excluded(t) }
-                }
-            };
-            parts.push((Occur::Must, Box::new(RangeQuery::new(b(opts.from_ms, true), b(opts.to_ms, false)))));
-        }
-        if let Some(d) = &opts.district {
-            parts.push((
-                Occur::Must,
-                Box::new(TermQuery::new(Term::from_field_text(f.district, d), IndexRecordOption::Basic)),
-            ));
-        }
-        let q = BooleanQuery::new(parts);
-        let searcher = self.reader.searcher();
-        let limit = opts.limit.clamp(1, 1000);
-        let (total, top) = searcher
-            .search(&q, &(Count, TopDocs::with_limit(limit).order_by_fast_field::<TDate>("time", Order::Desc)))
-            .map_err(err)?;
-        let mut hits = Vec::with_capacity(top.len());
-        for (_, addr) in top {
-            let d: TantivyDocument = searcher.doc(addr).map_err(err)?;
-            let s = |field: Field| d.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_owned();
-            let all = |field: Field| d.get_all(field).filter_map(|v| v.as_str().map(str::to_owned)).collect();
-            let ms = d.get_first(f.time).and_then(|v| v.as_datetime()).map(|t| t.into_timestamp_millis()).unwrap_or(0);
-            hits.push(Hit {
-                id: s(f.id),
-                time: DateTime::<Utc>::from_timestamp_millis(ms)
-                    .unwrap_or_default()
-                    .to_rfc3339_opts(SecondsFormat::Millis, true),
-                text: s(f.text),
-                lang: s(f.lang),
-                polarity: s(f.polarity),
-                score: d.get_first(f.score).and_then(|v| v.as_f64()).unwrap_or(0.0),
-                source: s(f.source),
-                topics: all(f.topic),
-                places: all(f.place),
-                districts: all(f.district),
-            });
-        }
-        Ok(SearchResults { total, hits })
+        search_in(&self.reader, self.f, query, opts)
     }
 
     /// The underlying tantivy index (for tools).
     pub fn tantivy(&self) -> &Index {
         &self.index
+    }
+}
+
+/// A query of the watch-query language on a reader; newest posts first.
+fn search_in(reader: &IndexReader, f: Fields, query: &str, opts: &SearchOptions) -> Result<SearchResults, SocialError> {
+    let node = parse(query)?;
+    let mut parts: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, translate::to_tantivy(&node, f.text)?)];
+    if opts.from_ms.is_some() || opts.to_ms.is_some() {
+        let b = |ms: Option<i64>, inclusive: bool| match ms {
+            None => Bound::Unbounded,
+            Some(ms) => {
+                let t = Term::from_field_date(f.time, TDate::from_timestamp_millis(ms));
+                if inclusive { Bound::Included(t) } else { Bound::Excluded(t) }
+            }
+        };
+        parts.push((Occur::Must, Box::new(RangeQuery::new(b(opts.from_ms, true), b(opts.to_ms, false)))));
+    }
+    if let Some(d) = &opts.district {
+        parts.push((
+            Occur::Must,
+            Box::new(TermQuery::new(Term::from_field_text(f.district, d), IndexRecordOption::Basic)),
+        ));
+    }
+    let q = BooleanQuery::new(parts);
+    let searcher = reader.searcher();
+    let limit = opts.limit.clamp(1, 1000);
+    let (total, top) = searcher
+        .search(&q, &(Count, TopDocs::with_limit(limit).order_by_fast_field::<TDate>("time", Order::Desc)))
+        .map_err(err)?;
+    let mut hits = Vec::with_capacity(top.len());
+    for (_, addr) in top {
+        let d: TantivyDocument = searcher.doc(addr).map_err(err)?;
+        let s = |field: Field| d.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        let all = |field: Field| d.get_all(field).filter_map(|v| v.as_str().map(str::to_owned)).collect();
+        let ms = d.get_first(f.time).and_then(|v| v.as_datetime()).map(|t| t.into_timestamp_millis()).unwrap_or(0);
+        hits.push(Hit {
+            id: s(f.id),
+            time: DateTime::<Utc>::from_timestamp_millis(ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
+            text: s(f.text),
+            lang: s(f.lang),
+            polarity: s(f.polarity),
+            score: d.get_first(f.score).and_then(|v| v.as_f64()).unwrap_or(0.0),
+            source: s(f.source),
+            topics: all(f.topic),
+            places: all(f.place),
+            districts: all(f.district),
+        });
+    }
+    Ok(SearchResults { total, hits })
+}
+
+/// Read-only access to an index that another process writes (`vigie social run`): what the
+/// hub opens to let operators search, behind its accounts and its audit log. It never
+/// takes the index's write lock, and sees each commit within about a second.
+pub struct SearchReader {
+    reader: IndexReader,
+    f: Fields,
+}
+
+impl SearchReader {
+    /// Opens an existing index folder.
+    pub fn open(path: &Path) -> Result<Self, SocialError> {
+        let (_, f) = schema();
+        let dir = tantivy::directory::MmapDirectory::open(path).map_err(err)?;
+        let index = Index::open(dir).map_err(|e| SocialError::Search(format!("{}: {e}", path.display())))?;
+        index.tokenizers().register(TOKENIZER, tantivy::tokenizer::TextAnalyzer::from(VigieTokenizer::default()));
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into().map_err(err)?;
+        Ok(SearchReader { reader, f })
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The same query language as [`SearchIndex::search`].
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults, SocialError> {
+        search_in(&self.reader, self.f, query, opts)
     }
 }

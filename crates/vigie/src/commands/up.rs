@@ -85,6 +85,13 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
             p.exists().then_some(p)
         })
     };
+    if args.demo {
+        // The online-media search of the demo: half a day of generated posts, indexed.
+        let dir = args.data.join("demo");
+        let now = chrono::Utc::now().timestamp_millis();
+        vigie_social::demo::build_index(&dir.join("social.toml"), &dir.join("social-index"), now, 12)
+            .context("cannot build the demo's online-media index")?;
+    }
     let config = match &config_path {
         Some(p) => Config::load(p).map_err(|e| UsageError(e.to_string()))?,
         None => {
