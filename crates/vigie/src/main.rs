@@ -42,6 +42,12 @@ enum Command {
         #[command(subcommand)]
         command: commands::video::VideoCommand,
     },
+    /// Recording and live view: record cameras in fragmented MP4 segments (stream copy, or
+    /// privacy masks burned in), upload them to the hub, publish the live view.
+    Record {
+        #[command(subcommand)]
+        command: commands::record::RecordCommand,
+    },
     /// Online-media alerting on topics and places, never on people: run sources, generate
     /// a stream with planted events, search retained posts.
     Social {
@@ -103,6 +109,7 @@ fn main() -> ExitCode {
         Command::Audit { command } => commands::audit::run(command),
         Command::Audio { command } => commands::audio::run(command),
         Command::Video { command } => commands::video::run(command),
+        Command::Record { command } => commands::record::run_command(command),
         Command::User { command } => commands::user::run(command),
         Command::Export { command } => commands::export::run(command),
         Command::Token { command } => commands::token::run(command),

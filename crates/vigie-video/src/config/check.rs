@@ -103,7 +103,8 @@ fn is_url(s: &str) -> bool {
     ["rtsp://", "rtsps://", "http://", "https://", "rtmp://", "udp://", "srt://"].iter().any(|p| s.starts_with(p))
 }
 
-fn polygon(cam: &str, field: &str, pts: &[[f64; 2]]) -> Result<Polygon, VideoError> {
+/// Checks a polygon of relative image points (also used by `vigie-record` for its masks).
+pub fn polygon(cam: &str, field: &str, pts: &[[f64; 2]]) -> Result<Polygon, VideoError> {
     if pts.len() < 3 {
         return Err(VideoError::config(cam, field, format!("a polygon needs 3 points or more, got {}", pts.len())));
     }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod export;
 pub mod flows;
 pub mod publish;
+pub mod record;
 pub mod social;
 pub mod token;
 pub mod up;
