@@ -15,6 +15,10 @@ pub enum AudioError {
     Empty { what: String },
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error("audio tagger {model}: {detail}")]
+    Classifier { model: String, detail: String },
+    #[error("input {input}: cannot start {program}: {source}")]
+    Spawn { input: String, program: String, source: std::io::Error },
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }

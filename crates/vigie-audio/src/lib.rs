@@ -15,8 +15,10 @@
 //! their ground truth; tests and `vigie bench audio` use it.
 
 pub mod error;
+pub mod input;
 pub mod pipeline;
 pub mod rng;
+pub mod runner;
 pub mod simulate;
 pub mod stages;
 pub mod wav;

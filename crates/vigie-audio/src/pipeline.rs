@@ -7,10 +7,10 @@ use vigie_model::{Detection, SensorId};
 
 use crate::error::AudioError;
 use crate::stages::bands::{BandAnalyzer, BandFrame};
-use crate::stages::classify::{Classifier, Rules};
+use crate::stages::classify::{Classifier, EventInput, RULES_V1, Rules};
 use crate::stages::emit::{SensorEvent, to_detection};
 use crate::stages::features::FeatureExtractor;
-use crate::stages::health::{HealthEvent, SilenceWatch};
+use crate::stages::health::{HealthEvent, HealthStatus, SilenceWatch};
 use crate::stages::onset::{OnsetConfig, OnsetDetector};
 
 /// A microphone: which channel of the input it is, and where it stands.
@@ -85,16 +85,22 @@ pub struct Listener {
     mic: Microphone,
     cfg: ListenerConfig,
     sr: u32,
-    /// UTC time of sample 0 (clock offset corrected).
+    /// The sensor clock's time stamp of sample 0.
     start: DateTime<Utc>,
+    /// Measured offset of the sensor clock from UTC (sensor − UTC), ms: corrected out of
+    /// every time stamp; beyond `clock_max_offset_ms` onsets are flagged.
+    clock_offset_ms: f64,
+    /// False while a live stream's time base is still being estimated (see `input::clock`).
+    time_settled: bool,
     pos: u64,
     bands: BandAnalyzer,
     onset: OnsetDetector,
     features: FeatureExtractor,
     silence: SilenceWatch,
-    classifier: Rules,
-    clock_ok: bool,
-    clock_reported: bool,
+    classifier: Box<dyn Classifier>,
+    /// The clock state last reported (None: nothing reported yet).
+    clock_reported: Option<bool>,
+    classifier_failures: u64,
 }
 
 impl Listener {
@@ -112,15 +118,16 @@ impl Listener {
                 mic.id
             )));
         }
-        let start = start - Duration::nanoseconds((cfg.clock_offset_ms * 1e6).round() as i64);
         Ok(Listener {
             bands: BandAnalyzer::new(sample_rate, cfg.calibration_db),
             onset: OnsetDetector::new(sample_rate, cfg.onset.clone()),
             features: FeatureExtractor::new(sample_rate, cfg.calibration_db, cfg.onset.max_event_ms),
             silence: SilenceWatch::new(sample_rate, cfg.silence_dbfs, cfg.silence_secs),
-            classifier: Rules,
-            clock_ok: cfg.clock_offset_ms.abs() <= cfg.clock_max_offset_ms,
-            clock_reported: false,
+            classifier: Box::new(Rules),
+            clock_offset_ms: cfg.clock_offset_ms,
+            time_settled: true,
+            clock_reported: None,
+            classifier_failures: 0,
             mic,
             cfg,
             sr: sample_rate,
@@ -129,12 +136,61 @@ impl Listener {
         })
     }
 
+    /// Replaces the rules by another method (the deployer's ONNX tagger).
+    pub fn with_classifier(mut self, classifier: Box<dyn Classifier>) -> Listener {
+        self.classifier = classifier;
+        self
+    }
+
     pub fn microphone(&self) -> &Microphone {
         &self.mic
     }
 
+    pub fn sample_rate(&self) -> u32 {
+        self.sr
+    }
+
+    /// Samples processed so far.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Moves the time base: `start` is now the sensor clock's stamp of sample 0 (a live
+    /// stream's estimate improved). Reports nothing.
+    pub fn rebase(&mut self, start: DateTime<Utc>) {
+        self.start = start;
+    }
+
+    /// A new measurement of the clock's offset from UTC (ms, sensor − UTC), corrected out of
+    /// later time stamps. Crossing `clock_max_offset_ms` either way is reported at the next
+    /// [`Listener::process`].
+    pub fn set_clock_offset_ms(&mut self, offset_ms: f64) {
+        if offset_ms.is_finite() {
+            self.clock_offset_ms = offset_ms;
+        }
+    }
+
+    pub fn clock_offset_ms(&self) -> f64 {
+        self.clock_offset_ms
+    }
+
+    /// While false, onsets are flagged `clock_ok = false` (without a health event): the time
+    /// base of a live connection is still being estimated.
+    pub fn set_time_settled(&mut self, settled: bool) {
+        self.time_settled = settled;
+    }
+
+    fn clock_within_bounds(&self) -> bool {
+        self.clock_offset_ms.abs() <= self.cfg.clock_max_offset_ms
+    }
+
+    fn clock_ok(&self) -> bool {
+        self.time_settled && self.clock_within_bounds()
+    }
+
     fn time_at(&self, sample: f64) -> DateTime<Utc> {
-        self.start + Duration::nanoseconds((sample / self.sr as f64 * 1e9).round() as i64)
+        let secs = sample / self.sr as f64 - self.clock_offset_ms / 1000.0;
+        self.start + Duration::nanoseconds((secs * 1e9).round() as i64)
     }
 
     fn stamp(&self, sample: f64) -> String {
@@ -142,7 +198,7 @@ impl Listener {
     }
 
     /// A health event of this sensor (decoder problems are reported through here too).
-    pub fn health(&self, status: &'static str, detail: String) -> Output {
+    pub fn health(&self, status: HealthStatus, detail: String) -> Output {
         Output::Health(HealthEvent {
             sensor: self.mic.id.to_string(),
             time: self.stamp(self.pos as f64),
@@ -153,22 +209,35 @@ impl Listener {
 
     pub fn process(&mut self, samples: &[f32]) -> Vec<Output> {
         let mut out = Vec::new();
-        if !self.clock_ok && !self.clock_reported {
-            self.clock_reported = true;
-            out.push(self.health(
-                "clock_unsynchronised",
-                format!(
-                    "clock offset {:.3} ms exceeds {:.3} ms: onsets are flagged and left out of localisation",
-                    self.cfg.clock_offset_ms, self.cfg.clock_max_offset_ms
-                ),
-            ));
+        let within = self.clock_within_bounds();
+        if self.clock_reported != Some(within) && (self.clock_reported.is_some() || !within) {
+            self.clock_reported = Some(within);
+            out.push(if within {
+                self.health(
+                    HealthStatus::ClockSynchronised,
+                    format!(
+                        "clock offset {:.3} ms is back within {:.3} ms",
+                        self.clock_offset_ms, self.cfg.clock_max_offset_ms
+                    ),
+                )
+            } else {
+                self.health(
+                    HealthStatus::ClockUnsynchronised,
+                    format!(
+                        "clock offset {:.3} ms exceeds {:.3} ms: onsets are flagged and left out of localisation",
+                        self.clock_offset_ms, self.cfg.clock_max_offset_ms
+                    ),
+                )
+            });
+        } else if self.clock_reported.is_none() {
+            self.clock_reported = Some(within);
         }
         for (i, silent) in self.silence.process(samples) {
             let at = self.stamp((self.pos + i as u64) as f64);
             out.push(Output::Health(HealthEvent {
                 sensor: self.mic.id.to_string(),
                 time: at,
-                status: if silent { "silent" } else { "ok" },
+                status: if silent { HealthStatus::Silent } else { HealthStatus::SoundRestored },
                 detail: if silent {
                     format!("input below {} dBFS for {} s", self.cfg.silence_dbfs, self.cfg.silence_secs)
                 } else {
@@ -188,33 +257,50 @@ impl Listener {
         let events = self.onset.process(samples);
         self.pos += samples.len() as u64;
         for ev in events {
-            out.push(self.detection(&ev));
+            self.detection(&ev, &mut out);
         }
         out
     }
 
     /// Flushes an event still open at the end of the input.
     pub fn finish(&mut self) -> Vec<Output> {
-        let events = self.onset.finish();
-        events.iter().map(|ev| self.detection(ev)).collect()
+        let mut out = Vec::new();
+        for ev in self.onset.finish() {
+            self.detection(&ev, &mut out);
+        }
+        out
     }
 
-    fn detection(&mut self, ev: &crate::stages::onset::RawEvent) -> Output {
+    fn detection(&mut self, ev: &crate::stages::onset::RawEvent, out: &mut Vec<Output>) {
         let features = self.features.extract(ev);
-        let (kind, confidence) = self.classifier.classify(&features);
+        let onset_index = ((ev.onset_sample - ev.offset as f64).max(0.0) as usize).min(ev.samples.len());
+        let input = EventInput { features: &features, samples: &ev.samples, onset_index, sample_rate: self.sr };
+        let (class, by_rules) = match self.classifier.classify(&input) {
+            Ok(c) => (c, c.fallback),
+            Err(e) => {
+                // The rules take over; the first failure and then one in a hundred are reported.
+                self.classifier_failures += 1;
+                if self.classifier_failures % 100 == 1 {
+                    let detail = format!("{e} (failure {}; the rules classified the event)", self.classifier_failures);
+                    out.push(self.health(HealthStatus::ClassifierFailed, detail));
+                }
+                (Rules.decide(&features), true)
+            }
+        };
+        let classifier = if by_rules { RULES_V1 } else { self.classifier.name() };
         let d = to_detection(&SensorEvent {
             sensor: &self.mic.id,
             lon: self.mic.lon,
             lat: self.mic.lat,
             onset: self.time_at(ev.onset_sample),
-            kind,
-            confidence,
+            kind: class.kind,
+            confidence: class.confidence,
             features: &features,
-            clock_ok: self.clock_ok,
+            clock_ok: self.clock_ok(),
             hearing_radius_m: self.cfg.hearing_radius_m,
-            classifier: self.classifier.name(),
+            classifier,
         });
-        Output::Detection(Box::new(d))
+        out.push(Output::Detection(Box::new(d)));
     }
 }
 

@@ -132,7 +132,7 @@ fn corrupt_truncated_silent_and_unsynchronised_inputs_are_reported_not_crashed()
     let mut l = Listener::new(mic(), 16_000, t0(), cfg).unwrap();
     let outs = run_buffer(&mut l, &silent);
     let statuses: Vec<&str> =
-        outs.iter().filter_map(|o| if let Output::Health(h) = o { Some(h.status) } else { None }).collect();
+        outs.iter().filter_map(|o| if let Output::Health(h) = o { Some(h.status.as_str()) } else { None }).collect();
     assert!(statuses.contains(&"silent"), "{statuses:?}");
     assert!(statuses.contains(&"clock_unsynchronised"), "{statuses:?}");
     let flagged =

@@ -1,4 +1,4 @@
-//! Throw-away servers for Vigie's tests.
+//! Throw-away servers and hand-written models for Vigie's tests.
 //!
 //! Integration tests must never touch the machine's own PostgreSQL or
 //! Mosquitto (they may be absent, and CI shares the machine). This crate starts
@@ -15,6 +15,9 @@
 //!   the guard is dropped, for binaries a test spawns itself.
 //! - [`free_port`] and [`wait_for_tcp`]: small helpers to place and await
 //!   servers.
+//! - [`onnx`]: tiny ONNX models written protobuf field by field, and
+//!   [`onnx::onnxruntime_library`], where the tests find ONNX Runtime (under
+//!   [`media_cache`], filled by `scripts/fetch-video-media`).
 //!
 //! Everything a server writes lives in its own temporary directory, which is
 //! deleted together with the server when the value is dropped.
@@ -34,13 +37,16 @@
 //! println!("{} {}", pg.url(), broker.url());
 //! ```
 
+mod cache;
 mod error;
 mod mosquitto;
 mod net;
+pub mod onnx;
 mod postgres;
 mod process;
 mod sys;
 
+pub use cache::media_cache;
 pub use error::TestkitError;
 pub use mosquitto::MosquittoServer;
 pub use net::{free_port, wait_for_tcp};

@@ -7,15 +7,9 @@ mod common;
 
 use common::*;
 use vigie_model::Kind;
-use vigie_video::simulate::onnx_model::{magenta_detector, onnxruntime_library};
+use vigie_testkit::onnx::required_onnxruntime_library;
+use vigie_video::simulate::onnx_model::magenta_detector;
 use vigie_video::simulate::scenario;
-
-fn library() -> std::path::PathBuf {
-    onnxruntime_library().expect(
-        "ONNX Runtime not found: run scripts/fetch-video-media (it extracts libonnxruntime.so from the PyPI \
-         onnxruntime wheel into ~/.cache/vigie/onnxruntime/), or set ORT_DYLIB_PATH",
-    )
-}
 
 #[test]
 fn weapon_rule_runs_the_onnx_detector_on_motion_regions() {
@@ -27,7 +21,7 @@ fn weapon_rule_runs_the_onnx_detector_on_motion_regions() {
     let tables = format!(
         "[cameras.detector]\nmodel = \"{}\"\nlibrary = \"{}\"\nlabels = [\"person\", \"knife\"]\ninput_size_px = 64\n",
         model.display(),
-        library().display()
+        required_onnxruntime_library().display()
     );
     let cam = camera(&s, &video, "", &tables);
     let r = run(&cam, Some(&dir), None);
@@ -54,7 +48,7 @@ fn a_broken_model_is_a_clear_error_not_a_crash() {
     let tables = format!(
         "[cameras.detector]\nmodel = \"{}\"\nlibrary = \"{}\"\nlabels = [\"person\", \"knife\"]\ninput_size_px = 64\n",
         model.display(),
-        library().display()
+        required_onnxruntime_library().display()
     );
     let cam = camera(&s, &dir.join("never-read.mp4"), "", &tables);
     let e = vigie_video::Analyzer::new(&cam, None).err().expect("refused");

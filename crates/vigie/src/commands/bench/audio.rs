@@ -1,5 +1,6 @@
 //! `vigie bench audio`: localisation error, detection recall/precision, false events per
-//! sensor-hour and channels per core, all on simulated data (see `vigie_audio::simulate`).
+//! sensor-hour, channels per core, all on simulated data (see `vigie_audio::simulate`), and
+//! the time from an event to its detection at a real hub (`audio_latency`).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -180,6 +181,11 @@ pub fn run(a: AudioBenchArgs) -> anyhow::Result<()> {
     let cpu = t.elapsed().as_secs_f64();
     let channels_per_core = tput_secs / cpu.max(1e-9);
 
+    // 5. Time from event to detection at the hub, in real time.
+    let mut lat = super::audio_latency::measure(&sc, if a.smoke { 1 } else { 10 })?;
+    lat.sensor_s.sort_by(|a, b| a.total_cmp(b));
+    lat.located_s.sort_by(|a, b| a.total_cmp(b));
+
     let heard6 = heard_counts.iter().filter(|&&n| n >= 6).count();
     let line = serde_json::json!({
         "bench": "audio",
@@ -201,6 +207,10 @@ pub fn run(a: AudioBenchArgs) -> anyhow::Result<()> {
         "background_hours": bg_secs / 3600.0,
         "channels_per_core": channels_per_core,
         "throughput_outputs": outs.len(),
+        "hub_latency_s_median": percentile(&lat.located_s, 0.5),
+        "hub_latency_s_max": lat.located_s.last().copied().unwrap_or(f64::NAN),
+        "hub_latency_sensor_s_median": percentile(&lat.sensor_s, 0.5),
+        "hub_latency_events": lat.located_s.len(),
         "wall_s": t_all.elapsed().as_secs_f64(),
     });
     println!("{}", serde_json::to_string(&line)?);

@@ -1,11 +1,13 @@
 //! `vigie bench …`: measured figures, each run ending with one line of JSON.
 
 mod audio;
+mod audio_latency;
 mod audit;
 mod console;
 mod flows;
 mod ingest;
 mod publisher;
+mod record;
 mod social;
 mod sse;
 mod video;
@@ -42,6 +44,9 @@ pub enum BenchCommand {
     /// FFmpeg decode-only of the same file, and precision/recall of each rule on synthetic
     /// scenes with ground truth.
     Video(video::VideoBenchArgs),
+    /// Recording and live view: CPU per 1080p stream for stream copy and for masked
+    /// re-encoding (streams per core), live-view latency and hub CPU with 1, 10 and 50 viewers.
+    Record(record::RecordBenchArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -54,6 +59,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::IngestPublisher(a) => publisher::run(a),
         BenchCommand::Social(a) => social::run(a),
         BenchCommand::Video(a) => video::run(a),
+        BenchCommand::Record(a) => record::run_bench(a),
     }
 }
 

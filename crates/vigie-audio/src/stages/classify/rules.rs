@@ -1,4 +1,4 @@
-//! Stage `classify`: a documented decision list over event features ("rules-v1").
+//! The rules classifier, "rules-v1": a documented decision list over event features.
 //!
 //! 1. Tonal and sustained (tonality ≥ 14 dB, rise > 15 ms): a siren if it lasts ≥ 1.8 s
 //!    or sweeps ≥ 450 Hz over ≥ 1 s; otherwise a scream if its dominant frequency is
@@ -12,34 +12,36 @@
 //! Confidence is the rule's prior times `1 − exp(−snr/8)`. Thresholds were set on the
 //! simulator's sources (`simulate`), so the figures of `vigie bench audio` measure this
 //! classifier on synthetic sounds only; a deployer should validate it on local recordings.
-//! An ONNX audio-tagging model can replace this stage behind the same [`Classifier`] trait.
 
 use vigie_model::Kind;
 
-use super::features::Features;
+use super::{Classification, Classifier, EventInput};
+use crate::error::AudioError;
+use crate::stages::features::Features;
 
 /// Name of this method, emitted in each detection's attributes.
 pub const RULES_V1: &str = "rules-v1";
-
-/// The seam for another method (an ONNX audio tagger fed with log-mel features, say).
-pub trait Classifier {
-    fn name(&self) -> &'static str;
-    fn classify(&self, f: &Features) -> (Kind, f64);
-}
 
 /// The decision list above.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rules;
 
+impl Rules {
+    /// The decision on features alone (never fails).
+    pub fn decide(&self, f: &Features) -> Classification {
+        let (kind, prior) = decide(f);
+        let snr_factor = 1.0 - (-f.snr_db.max(0.0) / 8.0).exp();
+        Classification { kind, confidence: (prior * snr_factor).clamp(0.05, 0.99), fallback: false }
+    }
+}
+
 impl Classifier for Rules {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         RULES_V1
     }
 
-    fn classify(&self, f: &Features) -> (Kind, f64) {
-        let (kind, prior) = decide(f);
-        let snr_factor = 1.0 - (-f.snr_db.max(0.0) / 8.0).exp();
-        (kind, (prior * snr_factor).clamp(0.05, 0.99))
+    fn classify(&mut self, ev: &EventInput<'_>) -> Result<Classification, AudioError> {
+        Ok(self.decide(ev.features))
     }
 }
 
