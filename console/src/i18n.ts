@@ -327,6 +327,8 @@ const fr = {
   'so.tone.negative': 'négative',
   'so.tone.neutral': 'neutre',
   'so.tone.positive': 'positive',
+  'sens.expired': 'autorisation expirée : {act}',
+  'sens.no_act': 'aucune autorisation',
 };
 
 type Key = keyof typeof fr;
@@ -657,6 +659,8 @@ const en: Record<Key, string> = {
   'so.tone.negative': 'negative',
   'so.tone.neutral': 'neutral',
   'so.tone.positive': 'positive',
+  'sens.expired': 'authorization expired: {act}',
+  'sens.no_act': 'no authorization',
 };
 
 const KINDS: Record<string, [string, string]> = {

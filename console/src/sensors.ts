@@ -2,9 +2,28 @@
 import { t, kindLabel } from './i18n';
 import { state } from './state';
 import { sensorHealth, type VigieMap } from './map';
+import type { Sensor } from './types/sensor';
 import { $, ago, h } from './util';
 
 const MAX_ROWS = 500;
+
+/** Each analytic, and whether an act in force allows it: one that none allows does not run
+ *  (the hub refuses its detections), and is shown struck through with why. */
+function analytics(s: Sensor): (HTMLElement | string)[] {
+  const acts = s.authorizations ?? [];
+  const out: (HTMLElement | string)[] = [];
+  s.analytics.forEach((k, i) => {
+    if (i > 0) out.push(', ');
+    const naming = acts.filter((a) => a.analytics.includes(k));
+    if (acts.length === 0 || naming.some((a) => a.in_force)) {
+      out.push(h('span', { title: naming.map((a) => a.reference).join(' ; ') }, kindLabel(k)));
+    } else {
+      const why = naming.length ? t('sens.expired', { act: naming[0].reference }) : t('sens.no_act');
+      out.push(h('span', { class: 'off', 'data-off': k, title: why }, h('s', {}, kindLabel(k)), ` (${why})`));
+    }
+  });
+  return out;
+}
 
 export function renderSensors(map: VigieMap): void {
   const root = $('#sensor-table');
@@ -46,7 +65,7 @@ export function renderSensors(map: VigieMap): void {
           h('td', {}, map.districtName(s.district)),
           h('td', {}, h('span', { class: `dot health-${health}`, 'aria-hidden': 'true' }), t('health.' + health)),
           h('td', {}, ago(s.health?.last_detection, now)),
-          h('td', { class: 'analytics' }, s.analytics.map(kindLabel).join(', ')),
+          h('td', { class: 'analytics' }, ...analytics(s)),
         );
       }),
     ),

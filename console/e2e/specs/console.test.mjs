@@ -147,6 +147,10 @@ test('resolving with an outcome updates the precision dashboard', async () => {
   await page.waitForSelector('#sensor-table tbody tr');
   await page.waitForTimeout(500);
   await shot(page, '06-sensors');
+  // The demo's weapon-detection act has expired: the sensors view says so.
+  await page.fill('#sensor-search', 'cam');
+  assert.ok((await page.locator('#sensor-table [data-off="video.weapon"]').count()) > 0, 'an analytic whose act expired is shown off');
+  await page.fill('#sensor-search', '');
   await page.keyboard.press('1');
 });
 

@@ -23,4 +23,6 @@ export interface Sensor {
   analytics: string[];
   field_of_view?: FieldOfView;
   health: SensorHealth | null;
+  /** The legal acts naming this sensor, and whether each is in force now. */
+  authorizations?: { reference: string; analytics: string[]; start: string; end: string; in_force: boolean }[];
 }

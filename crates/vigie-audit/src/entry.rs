@@ -102,6 +102,59 @@ impl AuditEntry {
     }
 }
 
+/// A line whose entry retention removed: its position and its leaf hash stay, so that the
+/// tree — and every checkpoint signed before — still verifies. Allowed only below the
+/// `redacted_before_seq` that a later `purge` entry of target `audit` declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactedLine {
+    pub seq: u64,
+    /// The entry's leaf hash, hex.
+    pub redacted: String,
+}
+
+/// The target of the `purge` entry that declares a redaction.
+pub const REDACTION_TARGET: &str = "audit";
+
+/// One line of the entries file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Line {
+    Entry(AuditEntry),
+    Redacted { seq: u64, leaf: crate::Hash },
+}
+
+/// Whether a line may be a redacted one: short, with the marker (cheap, before parsing).
+pub(crate) fn looks_redacted(line: &[u8]) -> bool {
+    line.len() < 128 && line.windows(12).any(|w| w == b"\"redacted\":\"")
+}
+
+impl Line {
+    pub fn parse(line: &[u8]) -> Result<Line, String> {
+        if looks_redacted(line) {
+            let r: RedactedLine = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+            let leaf = crate::Hash::from_hex(&r.redacted).ok_or("a redacted line without a leaf hash")?;
+            return Ok(Line::Redacted { seq: r.seq, leaf });
+        }
+        serde_json::from_slice::<AuditEntry>(line).map(Line::Entry).map_err(|e| e.to_string())
+    }
+
+    pub fn seq(&self) -> u64 {
+        match self {
+            Line::Entry(e) => e.seq,
+            Line::Redacted { seq, .. } => *seq,
+        }
+    }
+}
+
+impl AuditEntry {
+    /// The prefix this entry declares redacted, if it is a redaction's declaration.
+    pub fn redacted_before(&self) -> Option<u64> {
+        (self.action == Action::Purge && self.target == REDACTION_TARGET)
+            .then(|| self.detail["redacted_before_seq"].as_u64())
+            .flatten()
+    }
+}
+
 mod rfc3339_millis {
     use super::*;
     use serde::{Deserializer, Serializer};

@@ -22,7 +22,7 @@ pub mod verify;
 use std::path::Path;
 
 pub use checkpoint::{LogKey, SignedCheckpoint, parse_vkey, verify_message, vkey_text};
-pub use entry::{Action, AuditEntry};
+pub use entry::{Action, AuditEntry, Line, REDACTION_TARGET, RedactedLine};
 pub use log::{AuditLog, AuditOptions};
 pub use merkle::{Hash, ProofError, Tree};
 pub use verify::{Tamper, Verified, VerifyOptions, verify};

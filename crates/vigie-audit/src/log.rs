@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 
 use crate::checkpoint::{LogKey, SignedCheckpoint, vkey_text};
-use crate::entry::AuditEntry;
+use crate::entry::{Action, AuditEntry, Line, REDACTION_TARGET, RedactedLine};
 use crate::merkle::{Hash, Tree, leaf_hash};
 use crate::verify::Tamper;
 use crate::{AuditError, CHECKPOINTS_FILE, ENTRIES_FILE, LEAVES_FILE, LOCK_FILE};
@@ -134,7 +134,10 @@ impl AuditLog {
         let mut committed_bytes = 0u64;
         let lines = for_each_line(&entries_path, |i, line| {
             if i < committed {
-                tree.push(line);
+                match crate::entry::looks_redacted(line).then(|| Line::parse(line)) {
+                    Some(Ok(Line::Redacted { leaf, .. })) => tree.push_leaf_hash(leaf),
+                    _ => tree.push(line),
+                };
                 committed_bytes += line.len() as u64 + 1;
             }
             Ok(())
@@ -300,6 +303,62 @@ impl AuditLog {
         }
         self.latest = cp;
         Ok(())
+    }
+
+    /// Retention of the log itself: the entries older than `cutoff` (a prefix: the log is
+    /// in time order) lose their content — actor, action, target, detail — and keep only
+    /// their position and leaf hash, so that every signed checkpoint still verifies.
+    /// First a `purge` entry of target `audit` declaring `redacted_before_seq` is appended
+    /// and signed; only then is the file rewritten (atomically). `vigie audit verify`
+    /// refuses a redacted line that no such declaration covers. Returns how many entries
+    /// were redacted now.
+    pub fn redact_before(&mut self, cutoff: chrono::DateTime<Utc>) -> Result<u64, AuditError> {
+        let path = self.dir.join(ENTRIES_FILE);
+        let committed = self.tree.size();
+        let (mut already, mut upto) = (0u64, 0u64);
+        let mut stop = false;
+        for_each_line(&path, |i, line| {
+            if stop || i >= committed {
+                return Ok(());
+            }
+            match Line::parse(line) {
+                Ok(Line::Redacted { .. }) => {
+                    already = i + 1;
+                    upto = i + 1;
+                }
+                Ok(Line::Entry(e)) if e.at < cutoff => upto = i + 1,
+                _ => stop = true,
+            }
+            Ok(())
+        })?;
+        if upto <= already {
+            return Ok(0);
+        }
+        let declaration = AuditEntry::at(Utc::now(), "hub", Action::Purge, REDACTION_TARGET).with_detail(
+            serde_json::json!({ "redacted_before_seq": upto, "before": cutoff.to_rfc3339(), "entries": upto - already }),
+        );
+        self.append(declaration)?;
+
+        let tmp = self.dir.join(format!(".{ENTRIES_FILE}.redacting"));
+        let leaves = self.tree.leaves().to_vec();
+        let mut out = std::io::BufWriter::new(File::create(&tmp).map_err(|e| AuditError::io(&tmp, e))?);
+        for_each_line(&path, |i, line| {
+            let written = if i < upto {
+                let r = RedactedLine { seq: i, redacted: leaves[i as usize].to_hex() };
+                serde_json::to_writer(&mut out, &r)
+                    .map_err(|e| AuditError::Malformed { what: "redacted line".into(), reason: e.to_string() })
+            } else {
+                out.write_all(line).map_err(|e| AuditError::io(&tmp, e))
+            };
+            written?;
+            out.write_all(b"\n").map_err(|e| AuditError::io(&tmp, e))
+        })?;
+        let file = out.into_inner().map_err(|e| AuditError::io(&tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| AuditError::io(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| AuditError::io(&path, e))?;
+        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(|e| AuditError::io(&self.dir, e))?;
+        self.entries = open_append(&path)?;
+        Ok(upto - already)
     }
 
     /// The latest signed checkpoint: it covers every committed entry.

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::VerifyingKey;
 
 use crate::checkpoint::{PUBLIC_KEY_FILE, SignedCheckpoint, parse_vkey, vkey_text};
-use crate::entry::AuditEntry;
+use crate::entry::Line;
 use crate::log::{for_each_line, read_checkpoints};
 use crate::merkle::{Hash, Tree, leaf_hash, root_of};
 use crate::{AuditError, CHECKPOINTS_FILE, ENTRIES_FILE, LEAVES_FILE};
@@ -56,6 +56,11 @@ pub enum Tamper {
     )]
     ChangedEntryInRange { seq: u64, line: u64, good_size: u64, checkpoint_size: u64 },
     #[error(
+        "entry {seq} (line {line}) was blanked out as if purged, but no signed purge of the log covers it \
+         (the latest declares entries below {declared})"
+    )]
+    RedactedWithoutPurge { seq: u64, line: u64, declared: u64 },
+    #[error(
         "wrong size: the log holds {entries} entries but a checkpoint signs {size}: entries from {entries} were removed"
     )]
     ShorterThanCheckpoint { entries: u64, size: u64 },
@@ -79,6 +84,8 @@ pub struct VerifyOptions {
 #[derive(Debug, Clone)]
 pub struct Verified {
     pub entries: u64,
+    /// Entries whose content retention removed (their hashes still verify).
+    pub redacted: u64,
     pub root: Hash,
     pub checkpoint: SignedCheckpoint,
     pub checkpoints: usize,
@@ -121,14 +128,30 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Verified, AuditError> 
     let entries_path = opts.entries.clone().unwrap_or_else(|| dir.join(ENTRIES_FILE));
     let mut tree = Tree::new();
     let mut seqs: Vec<u64> = Vec::new();
+    let (mut declared, mut redacted) = (0u64, Vec::new());
     let n = for_each_line(&entries_path, |i, line| {
-        let entry: AuditEntry = serde_json::from_slice(line)
-            .map_err(|e| AuditError::Tampered(Tamper::MalformedEntry { line: i + 1, reason: e.to_string() }))?;
-        seqs.push(entry.seq);
-        tree.push(line);
+        let parsed =
+            Line::parse(line).map_err(|reason| AuditError::Tampered(Tamper::MalformedEntry { line: i + 1, reason }))?;
+        seqs.push(parsed.seq());
+        match parsed {
+            Line::Entry(e) => {
+                declared = declared.max(e.redacted_before().unwrap_or(0));
+                tree.push(line);
+            }
+            Line::Redacted { seq, leaf } => {
+                redacted.push((i, seq));
+                tree.push_leaf_hash(leaf);
+            }
+        }
         Ok(())
     })?;
-    let structural = first_seq_anomaly(&seqs);
+    // A blanked line is legitimate only below what a signed purge declared.
+    let structural = first_seq_anomaly(&seqs).or_else(|| {
+        redacted
+            .iter()
+            .find(|(_, seq)| *seq >= declared)
+            .map(|&(i, seq)| (seq, Tamper::RedactedWithoutPurge { seq, line: i + 1, declared }))
+    });
 
     // 3. Every checkpoint against the recomputed tree.
     let mut good_size = 0;
@@ -167,6 +190,7 @@ pub fn verify(dir: &Path, opts: &VerifyOptions) -> Result<Verified, AuditError> 
     }
     Ok(Verified {
         entries: n,
+        redacted: redacted.len() as u64,
         root: tree.root(),
         checkpoint: latest.clone(),
         checkpoints: checkpoints.len(),

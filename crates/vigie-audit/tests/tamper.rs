@@ -246,3 +246,59 @@ fn open_refuses_a_tampered_log() {
     write_lines(dir.path(), &l);
     assert!(AuditLog::open(dir.path()).is_err());
 }
+
+/// 40 entries, each a minute after the one before, in batches of 10.
+fn dated(dir: &Path) -> AuditLog {
+    let mut log = AuditLog::open_with(dir, AuditOptions { sync: false, ..AuditOptions::default() }).unwrap();
+    for b in 0..4 {
+        let batch = (b * 10..b * 10 + 10).map(|i| {
+            let mut e = entry(i);
+            e.at = at() + chrono::Duration::minutes(i as i64);
+            e
+        });
+        log.append_batch(batch).unwrap();
+    }
+    log
+}
+
+#[test]
+fn retention_blanks_old_entries_and_the_log_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = dated(dir.path());
+    let root_before = log.root_at(40).unwrap();
+    // Entries 0..25 are older than the cut.
+    assert_eq!(log.redact_before(at() + chrono::Duration::minutes(25)).unwrap(), 25);
+    assert_eq!(log.redact_before(at() + chrono::Duration::minutes(25)).unwrap(), 0, "nothing more to do");
+    let l = lines(dir.path());
+    assert_eq!(l.len(), 41, "40 entries and the purge's declaration");
+    assert!(l[..25].iter().all(|x| x.contains("\"redacted\"") && !x.contains("op")), "no actor left: {}", l[0]);
+    assert!(l[25].contains("\"op"), "newer entries are untouched: {}", l[25]);
+    assert!(l[40].contains("\"redacted_before_seq\":25"), "{}", l[40]);
+    let ok = verify(dir.path(), &VerifyOptions::default()).expect("a purged log verifies");
+    assert_eq!((ok.entries, ok.redacted), (41, 25));
+    assert_eq!(log.root_at(40).unwrap(), root_before, "the tree is the same");
+    drop(log);
+    let mut again = AuditLog::open(dir.path()).expect("reopens with the blanked lines");
+    assert_eq!(again.size(), 41);
+    again.append(entry(99)).unwrap();
+    verify(dir.path(), &VerifyOptions::default()).unwrap();
+}
+
+#[test]
+fn a_blanked_entry_that_no_purge_declared_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = dated(dir.path());
+    log.redact_before(at() + chrono::Duration::minutes(10)).unwrap();
+    let leaf = log.leaf_hash(30).unwrap();
+    drop(log);
+    // Someone hides entry 30 by blanking it like a purge would, with its true hash.
+    let mut l = lines(dir.path());
+    l[30] = format!(r#"{{"seq":30,"redacted":"{}"}}"#, leaf.to_hex());
+    write_lines(dir.path(), &l);
+    assert!(matches!(tamper(dir.path()), Tamper::RedactedWithoutPurge { seq: 30, declared: 10, .. }));
+    // With a made-up hash, the tree no longer matches its signature.
+    l[30] = format!(r#"{{"seq":30,"redacted":"{}"}}"#, "00".repeat(32));
+    write_lines(dir.path(), &l);
+    let t = tamper(dir.path());
+    assert!(matches!(t, Tamper::ChangedEntry { seq: 30, .. } | Tamper::RedactedWithoutPurge { seq: 30, .. }), "{t:?}");
+}

@@ -12,7 +12,11 @@ use vigie_audit::{AuditEntry, AuditLog, AuditOptions, SignedCheckpoint};
 
 const MAX_BATCH: usize = 1024;
 
-type Request = (AuditEntry, oneshot::Sender<Result<u64, String>>);
+enum Request {
+    Append(AuditEntry, oneshot::Sender<Result<u64, String>>),
+    /// Retention of the log itself: blank out the entries older than this.
+    Redact(chrono::DateTime<chrono::Utc>, oneshot::Sender<Result<u64, String>>),
+}
 
 /// Handle to the audit writer.
 #[derive(Clone)]
@@ -34,28 +38,22 @@ impl Auditor {
             .name("vigie-audit".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
-                    let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(r) => batch.push(r),
-                            Err(_) => break,
-                        }
-                    }
-                    let (entries, replies): (Vec<AuditEntry>, Vec<_>) = batch.into_iter().unzip();
-                    match log.append_batch(entries) {
-                        Ok(range) => {
-                            *shared.lock().unwrap_or_else(|p| p.into_inner()) = log.checkpoint();
-                            for (seq, reply) in range.zip(replies) {
-                                let _ = reply.send(Ok(seq));
+                    let mut batch = Vec::new();
+                    let mut next = Some(first);
+                    while let Some(request) = next.take() {
+                        match request {
+                            Request::Append(entry, reply) => batch.push((entry, reply)),
+                            Request::Redact(cutoff, reply) => {
+                                commit(&mut log, &shared, std::mem::take(&mut batch));
+                                let _ = reply.send(log.redact_before(cutoff).map_err(|e| e.to_string()));
+                                *shared.lock().unwrap_or_else(|p| p.into_inner()) = log.checkpoint();
                             }
                         }
-                        Err(e) => {
-                            tracing::error!(error = %e, "cannot append to the audit log");
-                            for reply in replies {
-                                let _ = reply.send(Err(e.to_string()));
-                            }
+                        if batch.len() < MAX_BATCH {
+                            next = rx.try_recv().ok();
                         }
                     }
+                    commit(&mut log, &shared, batch);
                 }
             })
             .map_err(|e| vigie_audit::AuditError::Io { path: "the audit thread".into(), source: e })?;
@@ -65,7 +63,15 @@ impl Auditor {
     /// Appends an entry and waits until it is committed; returns its sequence number.
     pub async fn record(&self, entry: AuditEntry) -> Result<u64, String> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send((entry, reply)).map_err(|_| "the audit log has stopped".to_owned())?;
+        self.tx.send(Request::Append(entry, reply)).map_err(|_| "the audit log has stopped".to_owned())?;
+        rx.await.map_err(|_| "the audit log has stopped".to_owned())?
+    }
+
+    /// Retention of the log: blanks out the entries older than `cutoff` (their hashes stay,
+    /// every checkpoint still verifies); returns how many.
+    pub async fn redact_before(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<u64, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request::Redact(cutoff, reply)).map_err(|_| "the audit log has stopped".to_owned())?;
         rx.await.map_err(|_| "the audit log has stopped".to_owned())?
     }
 
@@ -77,5 +83,31 @@ impl Auditor {
     /// The latest signed checkpoint (public: anyone may hold the hub to it).
     pub fn checkpoint(&self) -> SignedCheckpoint {
         self.latest.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Commits a batch of appends in one write, one fsync and one signed checkpoint.
+fn commit(
+    log: &mut AuditLog,
+    shared: &Mutex<SignedCheckpoint>,
+    batch: Vec<(AuditEntry, oneshot::Sender<Result<u64, String>>)>,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let (entries, replies): (Vec<AuditEntry>, Vec<_>) = batch.into_iter().unzip();
+    match log.append_batch(entries) {
+        Ok(range) => {
+            *shared.lock().unwrap_or_else(|p| p.into_inner()) = log.checkpoint();
+            for (seq, reply) in range.zip(replies) {
+                let _ = reply.send(Ok(seq));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot append to the audit log");
+            for reply in replies {
+                let _ = reply.send(Err(e.to_string()));
+            }
+        }
     }
 }

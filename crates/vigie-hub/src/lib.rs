@@ -63,6 +63,8 @@ pub enum HubError {
     Store(#[from] store::StoreError),
     #[error("audit log: {0}")]
     Audit(String),
+    #[error("{0}")]
+    Recordings(String),
     #[error("accounts: {0}")]
     Auth(#[from] auth::AuthError),
     #[error("the online-media search index ([social] index): {0}")]
@@ -110,6 +112,24 @@ impl Hub {
         audit_dir: Option<std::path::PathBuf>,
         evidence_dir: Option<std::path::PathBuf>,
     ) -> Result<Hub, HubError> {
+        Hub::start_with_recordings(opts, audit_dir, evidence_dir, retention::RecordingBudget::default()).await
+    }
+
+    /// [`Hub::start_full`], with the disk budget of recordings (kept in `recordings`
+    /// beside the evidence folder; without an evidence folder, recording uploads are refused).
+    pub async fn start_with_recordings(
+        opts: HubOptions,
+        audit_dir: Option<std::path::PathBuf>,
+        evidence_dir: Option<std::path::PathBuf>,
+        recording_budget: retention::RecordingBudget,
+    ) -> Result<Hub, HubError> {
+        let recordings = match evidence_dir.as_deref().and_then(std::path::Path::parent) {
+            Some(data) => Some(
+                vigie_record::archive::Archive::open(&data.join("recordings"))
+                    .map_err(|e| HubError::Recordings(e.to_string()))?,
+            ),
+            None => None,
+        };
         let audit = match audit_dir {
             Some(dir) => Some(
                 tokio::task::spawn_blocking(move || audit::Auditor::open(&dir, "vigie/audit"))
@@ -146,6 +166,11 @@ impl Hub {
             let entry = vigie_audit::AuditEntry::new("hub", vigie_audit::Action::ConfigChange, "user/admin")
                 .with_detail(serde_json::json!({ "change": "first_administrator_created" }));
             log.record(entry).await.map_err(HubError::Audit)?;
+        }
+        if let Some(log) = &audit
+            && let Some(dir) = audit_dir_of(log)
+        {
+            record_config_change(log, &dir, &opts.config).await?;
         }
         let social = match opts.config.social_index.clone() {
             Some(path) => Some(Arc::new(
@@ -198,6 +223,9 @@ impl Hub {
             // Over plain HTTP only on a loopback address; anywhere else the hub must be
             // reached over TLS, and its cookie never travels in clear.
             secure_cookies: !http_addr.ip().is_loopback(),
+            recordings: recordings.clone(),
+            live: vigie_record::live::LiveFanout::new(),
+            recording_counts: Arc::default(),
         };
         let exports_dir = state.evidence.as_ref().and_then(|e| e.dir().parent()).map(|d| d.join("exports"));
         if let Some(dir) = &exports_dir {
@@ -218,6 +246,10 @@ impl Hub {
             opts.config.clone(),
             opts.clock.clone(),
         );
+        let retention = match recordings {
+            Some(a) => retention.with_recordings(a, recording_budget),
+            None => retention,
+        };
         let housekeeping = tokio::spawn(housekeeping(auth.clone()));
         let purges = tokio::spawn(retention.run());
         let app = api::router(state);
@@ -272,4 +304,34 @@ async fn housekeeping(auth: auth::Auth) {
             Ok(Ok(_)) => {}
         }
     }
+}
+
+/// The data folder holding an audit log (`<data>/audit`), where the hub keeps the SHA-256
+/// of the config it last ran with.
+fn audit_dir_of(log: &audit::Auditor) -> Option<std::path::PathBuf> {
+    log.dir().parent().map(std::path::Path::to_path_buf)
+}
+
+/// The config is a file edited outside the hub: each start with a config whose bytes
+/// differ from the last start's is a config change, written to the audit log with both
+/// hashes (the DPO compares them with the files kept in version control).
+async fn record_config_change(log: &audit::Auditor, data: &std::path::Path, config: &Config) -> Result<(), HubError> {
+    use sha2::Digest;
+    let Some(path) = config.source.clone() else { return Ok(()) };
+    let Ok(bytes) = std::fs::read(&path) else { return Ok(()) };
+    let sha: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let state = data.join("config.sha256");
+    let previous = std::fs::read_to_string(&state).ok().map(|s| s.trim().to_owned());
+    if previous.as_deref() == Some(sha.as_str()) {
+        return Ok(());
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let entry = vigie_audit::AuditEntry::new("hub", vigie_audit::Action::ConfigChange, format!("config/{name}"))
+        .with_detail(serde_json::json!({
+            "change": if previous.is_some() { "config_changed" } else { "config_first_used" },
+            "previous_sha256": previous,
+            "sha256": sha,
+        }));
+    log.record(entry).await.map_err(HubError::Audit)?;
+    std::fs::write(&state, format!("{sha}\n")).map_err(|e| HubError::Audit(format!("{}: {e}", state.display())))
 }

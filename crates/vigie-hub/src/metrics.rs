@@ -45,6 +45,7 @@ pub struct Metrics {
     pub live_lagged: AtomicU64,
     pub fusion_pending: AtomicU64,
     pub fusion_joinable: AtomicU64,
+    pub logins_locked: AtomicU64,
 }
 
 fn reason_index(r: RefusalReason) -> usize {
@@ -95,7 +96,7 @@ impl Metrics {
                 );
             }
         }
-        let counters: [(&str, &str, &AtomicU64); 10] = [
+        let counters: [(&str, &str, &AtomicU64); 11] = [
             (
                 "vigie_fusion_micros_total",
                 "Time spent fusing detections into incidents, microseconds.",
@@ -118,6 +119,11 @@ impl Metrics {
             ("vigie_fusion_incidents_opened_total", "Incidents opened by fusion.", &self.incidents_opened),
             ("vigie_fusion_incident_updates_total", "Incident changes caused by detections.", &self.incident_updates),
             ("vigie_incidents_actions_total", "Operator actions applied to incidents.", &self.actions),
+            (
+                "vigie_auth_logins_locked_total",
+                "Sign-ins refused unchecked because the account or client address was locked out.",
+                &self.logins_locked,
+            ),
         ];
         for (name, help, v) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));

@@ -28,41 +28,51 @@ enum Caller {
     Supervisor,
     Dpo,
     Admin,
+    /// A service token with the operator role (a dispatch system reading incidents).
+    Service,
 }
 
-const CALLERS: [Caller; 6] =
-    [Caller::Anonymous, Caller::Device, Caller::Operator, Caller::Supervisor, Caller::Dpo, Caller::Admin];
+const CALLERS: [Caller; 7] = [
+    Caller::Anonymous,
+    Caller::Device,
+    Caller::Operator,
+    Caller::Supervisor,
+    Caller::Dpo,
+    Caller::Admin,
+    Caller::Service,
+];
 
 /// Every route, and who may use it: `a` anonymous, `d` a device token, `o` operator, `s`
-/// supervisor, `p` data protection officer, `m` administrator. A route of the hub missing
-/// here, or listed here and gone from the hub, fails the test.
+/// supervisor, `p` data protection officer, `m` administrator, `t` a service token with the
+/// operator role. A route of the hub missing here, or listed here and gone from the hub,
+/// fails the test.
 const EXPECTED: &[(&str, &str, &str)] = &[
-    ("get", "/api/v1/health", "adospm"),
-    ("get", "/api/v1/openapi.json", "adospm"),
-    ("post", "/api/v1/login", "adospm"),
-    ("post", "/api/v1/logout", "dospm"),
-    ("get", "/api/v1/me", "adospm"),
-    ("post", "/api/v1/me/password", "dospm"),
+    ("get", "/api/v1/health", "adospmt"),
+    ("get", "/api/v1/openapi.json", "adospmt"),
+    ("post", "/api/v1/login", "adospmt"),
+    ("post", "/api/v1/logout", "dospmt"),
+    ("get", "/api/v1/me", "adospmt"),
+    ("post", "/api/v1/me/password", "dospmt"),
     ("get", "/api/v1/users", "m"),
     ("post", "/api/v1/users", "m"),
     ("post", "/api/v1/users/{username}/actions", "m"),
     ("get", "/api/v1/tokens", "m"),
     ("post", "/api/v1/tokens", "m"),
     ("post", "/api/v1/tokens/{id}/revoke", "m"),
-    ("get", "/api/v1/sensors", "ospm"),
-    ("get", "/api/v1/sensors/{id}", "ospm"),
-    ("get", "/api/v1/zones", "adospm"),
+    ("get", "/api/v1/sensors", "ospmt"),
+    ("get", "/api/v1/sensors/{id}", "ospmt"),
+    ("get", "/api/v1/zones", "adospmt"),
     ("post", "/api/v1/detections", "d"),
     ("post", "/api/v1/evidence", "d"),
     ("get", "/api/v1/evidence/{file}", "os"),
-    ("post", "/api/v1/reports", "adospm"),
-    ("get", "/api/v1/detections", "os"),
-    ("get", "/api/v1/detections/refused", "osm"),
-    ("get", "/api/v1/detections/{id}", "os"),
-    ("get", "/api/v1/incidents", "os"),
-    ("get", "/api/v1/incidents/{id}", "os"),
-    ("post", "/api/v1/incidents/{id}/actions", "os"),
-    ("post", "/api/v1/incidents/{id}/notes", "os"),
+    ("post", "/api/v1/reports", "adospmt"),
+    ("get", "/api/v1/detections", "ost"),
+    ("get", "/api/v1/detections/refused", "ost"),
+    ("get", "/api/v1/detections/{id}", "ost"),
+    ("get", "/api/v1/incidents", "ost"),
+    ("get", "/api/v1/incidents/{id}", "ost"),
+    ("post", "/api/v1/incidents/{id}/actions", "ost"),
+    ("post", "/api/v1/incidents/{id}/notes", "ost"),
     ("post", "/api/v1/incidents/{id}/exports", "os"),
     ("get", "/api/v1/exports", "osp"),
     ("get", "/api/v1/exports/{id}", "osp"),
@@ -73,17 +83,27 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/registers/holds", "p"),
     ("post", "/api/v1/registers/holds/{id}/release", "p"),
     ("get", "/api/v1/audit/entries", "p"),
-    ("get", "/api/v1/transparency", "adospm"),
+    ("get", "/api/v1/transparency", "adospmt"),
     ("get", "/api/v1/social/search", "os"),
-    ("get", "/api/v1/stream", "os"),
-    ("get", "/api/v1/audit/checkpoint", "adospm"),
-    ("get", "/metrics", "adospm"),
-    ("get", "/api/v1/basemap", "adospm"),
-    ("get", "/api/v1/stats/precision", "osp"),
-    ("get", "/", "adospm"),
-    ("get", "/report", "adospm"),
-    ("get", "/transparence", "adospm"),
-    ("get", "/assets/{file}", "adospm"),
+    ("get", "/api/v1/stream", "ost"),
+    ("post", "/api/v1/recordings/{id}/segments", "d"),
+    ("get", "/api/v1/recordings", "ost"),
+    ("get", "/api/v1/recordings/{id}/segments", "ost"),
+    ("get", "/api/v1/segments/{id}", "os"),
+    ("get", "/api/v1/live", "ost"),
+    ("get", "/api/v1/live/{id}", "os"),
+    ("get", "/api/v1/live/{id}/publish", "d"),
+    ("get", "/api/v1/wall/layouts", "os"),
+    ("put", "/api/v1/wall/layouts/{id}", "os"),
+    ("delete", "/api/v1/wall/layouts/{id}", "os"),
+    ("get", "/api/v1/audit/checkpoint", "adospmt"),
+    ("get", "/metrics", "adospmt"),
+    ("get", "/api/v1/basemap", "adospmt"),
+    ("get", "/api/v1/stats/precision", "ospt"),
+    ("get", "/", "adospmt"),
+    ("get", "/report", "adospmt"),
+    ("get", "/transparence", "adospmt"),
+    ("get", "/assets/{file}", "adospmt"),
 ];
 
 fn letter(c: Caller) -> char {
@@ -94,6 +114,7 @@ fn letter(c: Caller) -> char {
         Caller::Supervisor => 's',
         Caller::Dpo => 'p',
         Caller::Admin => 'm',
+        Caller::Service => 't',
     }
 }
 
@@ -132,6 +153,7 @@ struct Fixture {
     hub: Hub,
     _dir: tempfile::TempDir,
     device_token: String,
+    service_token: String,
     sessions: Vec<(Caller, Session)>,
 }
 
@@ -153,7 +175,9 @@ async fn fixture() -> Fixture {
         add_user(&hub, name, role, PASSWORD);
         sessions.push((caller, login(hub.http_addr, name, PASSWORD).await));
     }
-    Fixture { hub, _dir: dir, device_token, sessions }
+    let (_, service_token) =
+        hub.auth.create_token("main courante", Some(Role::Operator), SensorScope::Only(vec![]), "tests").unwrap();
+    Fixture { hub, _dir: dir, device_token, service_token, sessions }
 }
 
 impl Fixture {
@@ -162,6 +186,7 @@ impl Fixture {
         match caller {
             Caller::Anonymous => {}
             Caller::Device => h.push(("Authorization".into(), format!("Bearer {}", self.device_token))),
+            Caller::Service => h.push(("Authorization".into(), format!("Bearer {}", self.service_token))),
             person => {
                 let s = &self.sessions.iter().find(|(c, _)| *c == person).expect("session").1;
                 h.push(("Cookie".into(), s.cookie.clone()));
@@ -349,8 +374,52 @@ async fn repeated_wrong_passwords_lock_the_account_and_are_audited() {
     assert_eq!(attempt(PASSWORD).await.status, 200, "the lock expires");
     hub.stop().await;
     let entries = std::fs::read_to_string(dir.path().join("audit").join(vigie_audit::ENTRIES_FILE)).unwrap();
-    assert_eq!(entries.matches("\"login_failed\"").count(), 7, "5 wrong, 1 locked, 1 unknown");
+    assert_eq!(entries.matches("\"login_failed\"").count(), 6, "5 wrong, 1 unknown; the locked one is only counted");
+    assert!(!entries.contains("nobody"), "a name that is no account is not written down");
     assert_eq!(entries.matches("\"login\"").count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_guesses_gets_five_password_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(t0());
+    let hub = start_hub(&dir.path().join("vigie.db"), MqttMode::Off, clock.clock()).await;
+    add_user(&hub, "paul", Role::Operator, PASSWORD);
+    let addr = hub.http_addr;
+    let guesses: Vec<_> = (0..50)
+        .map(|i| {
+            tokio::spawn(async move {
+                let body = json!({ "username": "paul", "password": format!("guess-{i}") }).to_string();
+                request_anonymous(
+                    addr,
+                    "POST",
+                    "/api/v1/login",
+                    &[("Content-Type", "application/json")],
+                    body.as_bytes(),
+                )
+                .await
+                .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for g in guesses {
+        statuses.push(g.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 45, "{statuses:?}");
+    let body = json!({ "username": "PAUL", "password": PASSWORD }).to_string();
+    let locked =
+        request_anonymous(addr, "POST", "/api/v1/login", &[("Content-Type", "application/json")], body.as_bytes())
+            .await;
+    assert_eq!(locked.status, 429, "the right password waits for the lock too");
+    clock.advance(chrono::Duration::minutes(16));
+    let r = request_anonymous(addr, "POST", "/api/v1/login", &[("Content-Type", "application/json")], body.as_bytes())
+        .await;
+    assert_eq!(r.status, 200, "names are case-insensitive: {}", r.text());
+    let metrics = request_anonymous(addr, "GET", "/metrics", &[], b"").await.text();
+    assert!(metrics.contains("vigie_auth_logins_locked_total 46"), "{metrics}");
+    hub.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -494,6 +563,23 @@ async fn a_device_token_speaks_only_for_its_own_sensors_over_mqtt() {
     assert!(refused.to_string().contains("sensor_not_in_token"), "{refused}");
     // A device may not read what others publish.
     client.subscribe("vigie/v1/incidents/#", rumqttc::QoS::AtLeastOnce).await.unwrap();
+
+    // Another token may not take over this client id (and with it its session).
+    let (_, other_token) =
+        hub.auth.create_token("cam-2", None, SensorScope::Only(vec!["cam-gare-02".into()]), "tests").unwrap();
+    let mut opts = rumqttc::MqttOptions::new("cam-fire-01", mqtt.ip().to_string(), mqtt.port());
+    opts.set_credentials("cam-fire-01", other_token.as_str());
+    let (_c, mut el) = rumqttc::AsyncClient::new(opts, 10);
+    let takeover = tokio::time::timeout(Duration::from_secs(5), el.poll()).await.expect("an answer");
+    assert!(matches!(takeover, Err(rumqttc::ConnectionError::ConnectionRefused(_))), "{takeover:?}");
+    let late_id = new_id();
+    let late = detection(&late_id, "cam-fire-01", "video.fire", clock.now(), 0.9).to_string();
+    client.publish("vigie/v1/detections/cam-fire-01", rumqttc::QoS::AtLeastOnce, false, late).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), acks.recv())
+        .await
+        .expect("the device is still connected")
+        .expect("open");
+    assert!(stored(&late_id));
     hub.stop().await;
 }
 

@@ -59,3 +59,44 @@ async fn reads_and_actions_are_in_the_audit_log_before_the_answer() {
     let verified = vigie_audit::verify(&audit_dir, &Default::default());
     assert!(verified.is_ok(), "{verified:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_config_file_is_an_audited_config_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("vigie.toml");
+    let start = |toml: String| {
+        let (dir, file) = (dir.path().to_owned(), file.clone());
+        async move {
+            std::fs::write(&file, toml).unwrap();
+            let config = std::sync::Arc::new(vigie_model::config::Config::load(&file).unwrap());
+            let hub = Hub::start_with_audit(
+                HubOptions {
+                    config,
+                    http_listen: "127.0.0.1:0".parse().unwrap(),
+                    store_url: dir.join("vigie.db").display().to_string(),
+                    mqtt: MqttMode::Off,
+                    clock: common::ManualClock::at(common::t0()).clock(),
+                },
+                Some(dir.join("audit")),
+            )
+            .await
+            .unwrap();
+            hub.stop().await;
+            // (the audit thread ends once the hub is gone)
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    start(common::CONFIG_TOML.to_owned()).await;
+    start(common::CONFIG_TOML.to_owned()).await;
+    start(common::CONFIG_TOML.replace("Vigie tests", "Vigie tests, renamed")).await;
+    let entries = std::fs::read_to_string(dir.path().join("audit").join(vigie_audit::ENTRIES_FILE)).unwrap();
+    let changes: Vec<serde_json::Value> = entries
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["target"] == "config/vigie.toml")
+        .collect();
+    assert_eq!(changes.len(), 2, "first start and the edit, not the unchanged restart: {changes:?}");
+    assert_eq!(changes[0]["detail"]["change"], "config_first_used");
+    assert_eq!(changes[1]["detail"]["change"], "config_changed");
+    assert_eq!(changes[1]["detail"]["previous_sha256"], changes[0]["detail"]["sha256"]);
+}

@@ -18,6 +18,22 @@ use vigie_model::config::Config;
 
 use common::*;
 
+/// A hub with its audit log in `dir`, on the manual clock.
+async fn start(config: &Arc<Config>, dir: &Path, clock: &ManualClock) -> Hub {
+    Hub::start_with_audit(
+        HubOptions {
+            config: config.clone(),
+            http_listen: "127.0.0.1:0".parse().unwrap(),
+            store_url: dir.join("vigie.db").display().to_string(),
+            mqtt: MqttMode::Off,
+            clock: clock.clock(),
+        },
+        Some(dir.join("audit")),
+    )
+    .await
+    .unwrap()
+}
+
 async fn upload(addr: std::net::SocketAddr, body: &str) -> String {
     let r = request(addr, "POST", "/api/v1/evidence", &[("Content-Type", "application/json")], body.as_bytes()).await;
     assert_eq!(r.status, 201, "{}", r.text());
@@ -40,18 +56,7 @@ async fn each_class_goes_in_its_time_and_a_hold_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     // File times are real: the clock starts now.
     let clock = ManualClock::at(Utc::now());
-    let hub = Hub::start_with_audit(
-        HubOptions {
-            config: config.clone(),
-            http_listen: "127.0.0.1:0".parse().unwrap(),
-            store_url: dir.path().join("vigie.db").display().to_string(),
-            mqtt: MqttMode::Off,
-            clock: clock.clock(),
-        },
-        Some(dir.path().join("audit")),
-    )
-    .await
-    .unwrap();
+    let hub = start(&config, dir.path(), &clock).await;
     install_test_token(&hub);
     let addr = hub.http_addr;
     let retention = Retention::new(
@@ -156,4 +161,92 @@ async fn each_class_goes_in_its_time_and_a_hold_keeps_everything() {
     hub.stop().await;
     let log = std::fs::read_to_string(dir.path().join("audit").join(vigie_audit::ENTRIES_FILE)).unwrap();
     assert_eq!(log.matches("\"purge\"").count(), 5, "one audit entry per run that purged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_keeps_its_hashes_and_loses_its_content_after_its_retention() {
+    let toml = format!("{CONFIG_TOML}\n[retention]\naudit_days = 180\n");
+    let config = Arc::new(Config::from_toml(&toml, Path::new("retention.toml"), None).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(Utc::now());
+    let hub = start(&config, dir.path(), &clock).await;
+    install_test_token(&hub);
+    let addr = hub.http_addr;
+    // Some reads and actions to audit.
+    let line = detection(&new_id(), "cam-fire-01", "video.fire", clock.now(), 0.9).to_string();
+    assert_eq!(post_ndjson(addr, &[line]).await.json()["accepted"], 1);
+    assert_eq!(get(addr, "/api/v1/detections?kind=video.fire").await.status, 200);
+    let retention = Retention::new(hub.store.clone(), None, None, hub.audit.clone(), config, clock.clock());
+    assert_eq!(retention.tick().await.unwrap().audit_entries, 0, "nothing is old yet");
+
+    clock.advance(Duration::days(181));
+    let r = retention.tick().await.unwrap();
+    assert!(r.audit_entries >= 2, "{r:?}");
+    hub.stop().await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let audit = dir.path().join("audit");
+    let ok = vigie_audit::verify(&audit, &Default::default()).expect("a log past its retention still verifies");
+    assert_eq!(ok.redacted, r.audit_entries);
+    let text = std::fs::read_to_string(audit.join(vigie_audit::ENTRIES_FILE)).unwrap();
+    assert!(!text.contains("\"search\""), "the old search is gone from the log");
+    assert!(text.contains("\"redacted_before_seq\""), "the purge of the log is declared in it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_request_nobody_decides_lapses_after_a_week_and_releases_its_hold() {
+    use vigie_hub::store::{ExportRecord, ExportStatus, Requisition};
+    let config = Arc::new(Config::from_toml(CONFIG_TOML, Path::new("retention.toml"), None).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(Utc::now());
+    let hub = start(&config, dir.path(), &clock).await;
+    let reg = hub.store.registry();
+    let request = |id: &str, incident: &str| ExportRecord {
+        id: id.into(),
+        incident_id: incident.into(),
+        requisition: Requisition {
+            service: "Commissariat central de Nantes".into(),
+            officer: "Capitaine A. Durand, OPJ".into(),
+            number: "2026-0042".into(),
+            date: "2026-11-30".into(),
+        },
+        reason: "vol à l'arraché".into(),
+        requested_by: "marie".into(),
+        requested_at: clock.now(),
+        status: ExportStatus::Requested,
+        decided_by: None,
+        decided_at: None,
+        decision_note: None,
+        package_sha256: None,
+        package_bytes: None,
+        files: None,
+        expires_at: None,
+    };
+    for (id, incident) in [("exp-old", "inc-a"), ("exp-decided", "inc-b")] {
+        reg.create_export(&request(id, incident)).unwrap();
+        reg.hold(&LegalHold {
+            incident_id: incident.into(),
+            reason: format!("export {id}"),
+            held_by: "marie".into(),
+            since: clock.now(),
+        })
+        .unwrap();
+    }
+    let mut approved = reg.export("exp-decided").unwrap().unwrap();
+    approved.status = ExportStatus::Approved;
+    approved.decided_by = Some("paul".into());
+    approved.decided_at = Some(clock.now());
+    assert!(reg.decide_export(&approved).unwrap());
+
+    let retention = Retention::new(hub.store.clone(), None, None, hub.audit.clone(), config, clock.clock());
+    clock.advance(Duration::days(6));
+    assert_eq!(retention.tick().await.unwrap().exports_lapsed, 0, "six days: still waiting");
+    clock.advance(Duration::days(2));
+    assert_eq!(retention.tick().await.unwrap().exports_lapsed, 1);
+    let lapsed = reg.export("exp-old").unwrap().unwrap();
+    assert_eq!(lapsed.status, ExportStatus::Refused);
+    assert_eq!(lapsed.decided_by.as_deref(), Some("vigie"));
+    assert_eq!(reg.export("exp-decided").unwrap().unwrap().status, ExportStatus::Approved);
+    let held: Vec<_> = reg.holds().unwrap().into_iter().map(|h| h.incident_id).collect();
+    assert_eq!(held, vec!["inc-b".to_owned()], "the lapsed request's hold is released, the approved one's stays");
+    hub.stop().await;
 }

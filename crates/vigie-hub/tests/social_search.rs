@@ -90,7 +90,10 @@ async fn operators_search_posts_and_every_search_is_audited() {
     // Without an index in the config the route says so.
     let other = tempfile::tempdir().unwrap();
     let plain = start_hub(&other.path().join("vigie.db"), MqttMode::Off, ManualClock::at(t0()).clock()).await;
-    let r = get(plain.http_addr, "/api/v1/social/search?q=x").await;
+    assert_eq!(get(plain.http_addr, "/api/v1/social/search?q=x").await.status, 403, "a device token may not search");
+    add_user(&plain, "olivia", Role::Operator, "Ile-de-Nantes-2026");
+    let olivia = login(plain.http_addr, "olivia", "Ile-de-Nantes-2026").await;
+    let r = session_request(plain.http_addr, &olivia, "GET", "/api/v1/social/search?q=x", None).await;
     assert_eq!(r.status, 404);
     assert!(r.text().contains("[social] index"), "{}", r.text());
     plain.stop().await;

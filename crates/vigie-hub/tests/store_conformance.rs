@@ -40,6 +40,8 @@ const CHECKS: &[(&str, Check)] = &[
     ("tokens_keep_scope_and_revocation", tokens_keep_scope_and_revocation),
     ("purges_spare_open_and_held_incidents", purges_spare_open_and_held_incidents),
     ("exports_register_and_decisions", exports_register_and_decisions),
+    ("recordings_index_holds_and_purges", recordings_index_holds_and_purges),
+    ("wall_layouts_per_person", wall_layouts_per_person),
 ];
 
 fn run_suite(backend: &str, mut open: impl FnMut(&str) -> Box<dyn Store>) {
@@ -751,7 +753,8 @@ fn purges_spare_open_and_held_incidents(s: &dyn Store) {
         })
         .expect("hold twice")
     );
-    assert!(r.evidence_held("held.jpg").expect("held?") && !r.evidence_held("closed.jpg").expect("held?"));
+    let held_files = r.held_evidence().expect("held evidence");
+    assert!(held_files.contains("held.jpg") && !held_files.contains("closed.jpg"), "{held_files:?}");
     assert!(r.evidence_cited("lone.jpg").expect("cited?") && !r.evidence_cited("nothing.jpg").expect("cited?"));
 
     let cut = base() - Duration::days(30);
@@ -843,4 +846,121 @@ fn exports_register_and_decisions(s: &dyn Store) {
     assert_eq!(r.export("EXP1").expect("get").expect("EXP1").status, ExportStatus::Expired);
     assert_eq!(r.exports(None, None).expect("list").len(), 1);
     assert!(r.exports(Some(base() + Duration::seconds(1)), None).expect("list").is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Recordings (issue 9)
+
+fn segment(
+    camera: &str,
+    start: DateTime<Utc>,
+    secs: i64,
+    mode: vigie_record::config::RecordMode,
+) -> vigie_record::segment::SegmentMeta {
+    vigie_record::segment::SegmentMeta {
+        id: ulid::Ulid::new().to_string(),
+        camera: camera.into(),
+        start,
+        end: start + Duration::seconds(secs),
+        duration_ms: secs as u64 * 1000,
+        bytes: 1000 + secs as u64,
+        sha256: "cd".repeat(32),
+        codec: "avc1.64001f".into(),
+        width: 1920,
+        height: 1080,
+        frames: secs as u64 * 25,
+        masked: true,
+        masks: 2,
+        mode,
+        pre_secs: 10,
+        post_secs: 30,
+    }
+}
+
+fn recordings_index_holds_and_purges(s: &dyn Store) {
+    use vigie_record::config::RecordMode::{Continuous, Events};
+    let r = s.registry();
+    let old = base() - Duration::days(40);
+    let s1 = segment("cam-a", old, 10, Continuous);
+    let s2 = segment("cam-a", old + Duration::seconds(10), 10, Continuous);
+    let s3 = segment("cam-b", old, 10, Continuous);
+    let s4 = segment("cam-a", base(), 10, Continuous);
+    let s5 = segment("cam-e", base() - Duration::hours(1), 10, Events);
+    let s6 = segment("cam-e", base() - Duration::minutes(30), 10, Events);
+    for m in [&s1, &s2, &s3, &s4, &s5, &s6] {
+        assert!(r.insert_segment(m, &format!("{}/d/{}.mp4", m.camera, m.id), received()).expect("insert"));
+    }
+    assert!(!r.insert_segment(&s1, "again", received()).expect("insert twice"), "an id is indexed once");
+    // s2 is held: a detection of its camera, 2 s into it, belongs to an incident on hold.
+    let held = inc(Priority::High, IncidentState::Resolved, "safety.fire", None, 0);
+    let d = det("cam-a", Kind::VideoFire, old + Duration::seconds(12), -1.55, 47.21);
+    insert(s, &[&d], Some(held.id));
+    r.hold(&LegalHold {
+        incident_id: held.id.to_string(),
+        reason: "réquisition".into(),
+        held_by: "opj".into(),
+        since: base(),
+    })
+    .expect("hold");
+    // A detection of cam-e keeps s6 (events mode).
+    let e = det("cam-e", Kind::VideoFire, s6.start + Duration::seconds(20), -1.55, 47.21);
+    insert(s, &[&e], None);
+
+    let listed = r.segments("cam-a", old - Duration::days(1), base() + Duration::days(1), 100).expect("list");
+    let ids: Vec<&str> = listed.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(ids, vec![s1.id.as_str(), s2.id.as_str(), s4.id.as_str()], "in time order");
+    // The 5-minute hold margin reaches s1 too (it ends 2 s before the detection).
+    assert!(listed[0].held && listed[1].held && !listed[2].held, "{listed:?}");
+    assert_eq!((listed[1].start, listed[1].end, listed[1].masks), (s2.start, s2.end, 2));
+    assert_eq!(listed[1].path, format!("cam-a/d/{}.mp4", s2.id));
+    let one = r.segment(&s4.id).expect("get").expect("s4");
+    assert_eq!((one.width, one.height, one.frames, one.mode.as_str()), (1920, 1080, 250, "continuous"));
+    assert!(r.segment("01JDQ8M6N4X2V6Z7Y8W9A0B1C2").expect("get").is_none());
+    let window = r.segments("cam-a", base() + Duration::seconds(5), base() + Duration::seconds(6), 100).expect("list");
+    assert_eq!(window.len(), 1, "a segment overlapping the window is listed");
+    let cams = r.recording_cameras().expect("cameras");
+    let a = cams.iter().find(|c| c.camera == "cam-a").expect("cam-a");
+    assert_eq!((a.segments, a.bytes), (3, 3030));
+    assert_eq!(r.recordings_bytes().expect("bytes"), 6060);
+
+    let cut = base() - Duration::days(30);
+    let gone = r.purge_recordings(PurgeScope::Sensor("cam-a"), cut, 100).expect("purge cam-a");
+    assert!(gone.is_empty(), "s1 and s2 are within the hold's margin: {gone:?}");
+    let gone = r.purge_recordings(PurgeScope::AllExcept(&["cam-a".into()]), cut, 100).expect("purge others");
+    assert_eq!(gone.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), vec![s3.id.as_str()]);
+    assert_eq!((gone[0].camera.as_str(), gone[0].bytes), ("cam-b", 1010));
+    let gone = r.purge_unneeded_event_recordings(base(), Duration::seconds(60), 100).expect("events");
+    assert_eq!(
+        gone.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(),
+        vec![s5.id.as_str()],
+        "s6 is kept by its detection"
+    );
+    let gone = r.purge_oldest_recordings(100).expect("budget");
+    let mut ids: Vec<&str> = gone.iter().map(|g| g.id.as_str()).collect();
+    ids.sort();
+    let mut want = vec![s4.id.as_str(), s6.id.as_str()];
+    want.sort();
+    assert_eq!(ids, want, "everything not held goes, oldest first");
+    // Once the hold is lifted, the old segments can go.
+    assert!(r.release_hold(&held.id.to_string()).expect("release"));
+    assert_eq!(r.purge_recordings(PurgeScope::Sensor("cam-a"), cut, 100).expect("purge").len(), 2);
+    assert_eq!(r.recordings_bytes().expect("bytes"), 0);
+}
+
+fn wall_layouts_per_person(s: &dyn Store) {
+    let r = s.registry();
+    let l4 = serde_json::json!({ "grid": 4, "tiles": ["cam-a", null, "cam-b", null] });
+    r.save_wall_layout("user:olivia", "Centre", &l4, base()).expect("save");
+    r.save_wall_layout("user:samir", "Centre", &serde_json::json!({ "grid": 1 }), base()).expect("save");
+    let l9 = serde_json::json!({ "grid": 9, "tour": { "secs": 20 } });
+    r.save_wall_layout("user:olivia", "Centre", &l9, base() + Duration::seconds(1)).expect("replace");
+    r.save_wall_layout("user:olivia", "Gare", &l4, base()).expect("save");
+    let mine = r.wall_layouts("user:olivia").expect("list");
+    assert_eq!(mine.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), vec!["Centre", "Gare"]);
+    assert_eq!(mine[0].layout, l9);
+    assert_eq!(mine[0].updated_at, base() + Duration::seconds(1));
+    assert_eq!(r.wall_layouts("user:samir").expect("list").len(), 1, "layouts are per person");
+    assert!(r.delete_wall_layout("user:olivia", "Gare").expect("delete"));
+    assert!(!r.delete_wall_layout("user:olivia", "Gare").expect("delete twice"));
+    assert_eq!(r.wall_layouts("user:olivia").expect("list").len(), 1);
 }

@@ -4,8 +4,13 @@
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+/// A field, quoted when it must be. Text a spreadsheet would run as a formula (`=`, `+`,
+/// `-`, `@`, tab, carriage return first) gets a leading `'`: registers hold what operators
+/// and citizens typed, and opening one must never run it.
 fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
+    let s = if formula { std::borrow::Cow::Owned(format!("'{s}")) } else { std::borrow::Cow::Borrowed(s) };
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.into_owned() }
 }
 
 /// A CSV file named `name` with a header row.
@@ -34,5 +39,8 @@ mod tests {
         assert_eq!(super::field("plain"), "plain");
         assert_eq!(super::field("a,b"), "\"a,b\"");
         assert_eq!(super::field("say \"hi\"\n"), "\"say \"\"hi\"\"\n\"");
+        assert_eq!(super::field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(super::field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::field("-4.5"), "-4.5", "a negative number stays a number");
     }
 }

@@ -10,6 +10,9 @@ mod error;
 mod evidence;
 mod exports;
 mod incidents;
+mod live;
+/// Recordings: segment uploads, listing, playback.
+pub mod recordings;
 mod registers;
 /// Citizen reports: `POST /api/v1/reports`, photo metadata stripping, size and rate limits.
 pub mod reports;
@@ -19,13 +22,14 @@ mod social;
 mod stream;
 mod system;
 mod transparency;
+mod wall;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 
 pub use access::ClientAddr;
 pub use error::{ApiError, ErrorCode};
@@ -65,6 +69,12 @@ pub struct AppState {
     /// Whether session cookies carry `Secure` (the hub is reached over HTTPS, directly or
     /// through a proxy); off only when it listens on a loopback address.
     pub secure_cookies: bool,
+    /// Recording segments (`<data>/recordings`); `None`: uploads are refused.
+    pub recordings: Option<vigie_record::archive::Archive>,
+    /// Live view: one channel per camera, fed by its recorder, read by every viewer.
+    pub live: vigie_record::live::LiveFanout,
+    /// Segment uploads stored, duplicated and refused (by reason) since the start.
+    pub recording_counts: recordings::RecordingCounters,
 }
 
 /// Appends to the audit log before the caller serves data or confirms an action; a log
@@ -96,10 +106,13 @@ const fn route(method: &'static str, path: &'static str, access: Access) -> Rout
 /// Every person's role may read these (no personal data: sensors, their analytics).
 const ANY_ROLE: Access = Access::Roles(&Role::ALL);
 const OPS: Access = Access::Roles(OPERATIONS);
-const OPS_ADMIN: Access = Access::Roles(&[Role::Operator, Role::Supervisor, Role::Admin]);
 const OPS_DPO: Access = Access::Roles(&[Role::Operator, Role::Supervisor, Role::Dpo]);
-const SUPERVISORS: Access = Access::Roles(SUPERVISION);
-const THE_DPO: Access = Access::Roles(DPO);
+const THE_DPO: Access = Access::People(DPO);
+const THE_ADMIN: Access = Access::People(ADMIN);
+/// Operators and supervisors in person (see [`Access::People`]).
+const OPS_PEOPLE: Access = Access::People(OPERATIONS);
+const OPS_DPO_PEOPLE: Access = Access::People(&[Role::Operator, Role::Supervisor, Role::Dpo]);
+const SUPERVISORS: Access = Access::People(SUPERVISION);
 
 /// Every route, with what it requires. The router is built from this table, the access
 /// layer reads it, the OpenAPI document must describe each entry, and a table-driven test
@@ -111,39 +124,49 @@ pub const ROUTES: &[Route] = &[
     route("post", "/api/v1/logout", Access::Signed),
     route("get", "/api/v1/me", Access::Public),
     route("post", "/api/v1/me/password", Access::Signed),
-    route("get", "/api/v1/users", Access::Roles(ADMIN)),
-    route("post", "/api/v1/users", Access::Roles(ADMIN)),
-    route("post", "/api/v1/users/{username}/actions", Access::Roles(ADMIN)),
-    route("get", "/api/v1/tokens", Access::Roles(ADMIN)),
-    route("post", "/api/v1/tokens", Access::Roles(ADMIN)),
-    route("post", "/api/v1/tokens/{id}/revoke", Access::Roles(ADMIN)),
+    route("get", "/api/v1/users", THE_ADMIN),
+    route("post", "/api/v1/users", THE_ADMIN),
+    route("post", "/api/v1/users/{username}/actions", THE_ADMIN),
+    route("get", "/api/v1/tokens", THE_ADMIN),
+    route("post", "/api/v1/tokens", THE_ADMIN),
+    route("post", "/api/v1/tokens/{id}/revoke", THE_ADMIN),
     route("get", "/api/v1/sensors", ANY_ROLE),
     route("get", "/api/v1/sensors/{id}", ANY_ROLE),
     route("get", "/api/v1/zones", Access::Public),
     route("post", "/api/v1/detections", Access::Device),
     route("post", "/api/v1/evidence", Access::Device),
-    route("get", "/api/v1/evidence/{file}", OPS),
+    route("get", "/api/v1/evidence/{file}", OPS_PEOPLE),
     route("post", "/api/v1/reports", Access::Public),
     route("get", "/api/v1/detections", OPS),
-    route("get", "/api/v1/detections/refused", OPS_ADMIN),
+    route("get", "/api/v1/detections/refused", OPS),
     route("get", "/api/v1/detections/{id}", OPS),
     route("get", "/api/v1/incidents", OPS),
     route("get", "/api/v1/incidents/{id}", OPS),
     route("post", "/api/v1/incidents/{id}/actions", OPS),
     route("post", "/api/v1/incidents/{id}/notes", OPS),
-    route("post", "/api/v1/incidents/{id}/exports", OPS),
-    route("get", "/api/v1/exports", OPS_DPO),
-    route("get", "/api/v1/exports/{id}", OPS_DPO),
+    route("post", "/api/v1/incidents/{id}/exports", OPS_PEOPLE),
+    route("get", "/api/v1/exports", OPS_DPO_PEOPLE),
+    route("get", "/api/v1/exports/{id}", OPS_DPO_PEOPLE),
     route("post", "/api/v1/exports/{id}/decision", SUPERVISORS),
-    route("get", "/api/v1/exports/{id}/package", OPS),
+    route("get", "/api/v1/exports/{id}/package", OPS_PEOPLE),
     route("get", "/api/v1/registers/authorizations", THE_DPO),
     route("get", "/api/v1/registers/purges", THE_DPO),
     route("get", "/api/v1/registers/holds", THE_DPO),
     route("post", "/api/v1/registers/holds/{id}/release", THE_DPO),
     route("get", "/api/v1/audit/entries", THE_DPO),
     route("get", "/api/v1/transparency", Access::Public),
-    route("get", "/api/v1/social/search", OPS),
+    route("get", "/api/v1/social/search", OPS_PEOPLE),
     route("get", "/api/v1/stream", OPS),
+    route("post", "/api/v1/recordings/{id}/segments", Access::Device),
+    route("get", "/api/v1/recordings", OPS),
+    route("get", "/api/v1/recordings/{id}/segments", OPS),
+    route("get", "/api/v1/segments/{id}", OPS_PEOPLE),
+    route("get", "/api/v1/live", OPS),
+    route("get", "/api/v1/live/{id}", OPS_PEOPLE),
+    route("get", "/api/v1/live/{id}/publish", Access::Device),
+    route("get", "/api/v1/wall/layouts", OPS_PEOPLE),
+    route("put", "/api/v1/wall/layouts/{id}", OPS_PEOPLE),
+    route("delete", "/api/v1/wall/layouts/{id}", OPS_PEOPLE),
     route("get", "/api/v1/audit/checkpoint", Access::Public),
     route("get", "/metrics", Access::Public),
     route("get", "/api/v1/basemap", Access::Public),
@@ -201,6 +224,18 @@ fn handler(r: &Route) -> MethodRouter<AppState> {
         ("get", "/api/v1/transparency") => get(transparency::get),
         ("get", "/api/v1/social/search") => get(social::search),
         ("get", "/api/v1/stream") => get(stream::sse),
+        ("post", "/api/v1/recordings/{id}/segments") => {
+            post(recordings::upload).layer(DefaultBodyLimit::max(vigie_record::archive::MAX_UPLOAD_BYTES))
+        }
+        ("get", "/api/v1/recordings") => get(recordings::overview),
+        ("get", "/api/v1/recordings/{id}/segments") => get(recordings::segments),
+        ("get", "/api/v1/segments/{id}") => get(recordings::segment_file),
+        ("get", "/api/v1/live") => get(live::list),
+        ("get", "/api/v1/live/{id}") => get(live::view),
+        ("get", "/api/v1/live/{id}/publish") => get(live::publish),
+        ("get", "/api/v1/wall/layouts") => get(wall::list),
+        ("put", "/api/v1/wall/layouts/{id}") => put(wall::save),
+        ("delete", "/api/v1/wall/layouts/{id}") => delete(wall::delete),
         ("get", "/api/v1/audit/checkpoint") => get(system::audit_checkpoint),
         ("get", "/metrics") => get(system::metrics),
         ("get", "/api/v1/basemap") => get(console::basemap),

@@ -111,11 +111,15 @@ pub async fn release_hold(
     }
     let store = st.store.clone();
     let id = incident.clone();
-    if !blocking(move || store.registry().release_hold(&id)).await? {
+    if !blocking(move || Ok(store.registry().holds()?.iter().any(|h| h.incident_id == id))).await? {
         return Err(ApiError::not_found(format!("incident {incident} is not on hold")));
     }
+    // Written down before it happens: if the log cannot take it, the hold stays.
     audited(&st, &who, Action::HoldRelease, format!("incident/{incident}"), serde_json::json!({ "reason": reason }))
         .await?;
+    let store = st.store.clone();
+    let id = incident.clone();
+    blocking(move || store.registry().release_hold(&id)).await?;
     Ok(Json(serde_json::json!({ "incident": incident, "held": false })))
 }
 

@@ -2,7 +2,7 @@
 //! `POST /api/v1/me/password`.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
@@ -48,15 +48,22 @@ impl Me {
     }
 }
 
-fn session_cookie(st: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
-    let secure = if st.secure_cookies { "; Secure" } else { "" };
+/// `Secure` when the hub listens beyond loopback, or when a TLS proxy in front says the
+/// browser came over HTTPS (the cookie then never travels in clear, even on a loopback
+/// hub behind that proxy).
+fn session_cookie(st: &AppState, headers: &HeaderMap, value: &str, max_age_secs: i64) -> HeaderValue {
+    let proxied_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
+    let secure = if st.secure_cookies || proxied_https { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("vigie_session=; Max-Age=0"))
 }
 
 pub(crate) fn auth_error(e: AuthError) -> ApiError {
     match e {
-        AuthError::BadCredentials | AuthError::Disabled => ApiError::new(ErrorCode::Unauthorized, e.to_string()),
+        AuthError::BadCredentials => ApiError::new(ErrorCode::Unauthorized, e.to_string()),
         AuthError::Locked { .. } => ApiError::new(ErrorCode::TooManyRequests, e.to_string()),
         AuthError::Invalid(m) => ApiError::bad_request(m),
         AuthError::NotFound(m) => ApiError::not_found(m),
@@ -66,8 +73,8 @@ pub(crate) fn auth_error(e: AuthError) -> ApiError {
     }
 }
 
-fn signed_in(st: &AppState, s: NewSession) -> Response {
-    let cookie = session_cookie(st, &s.cookie_value, SESSION_MAX.num_seconds());
+fn signed_in(st: &AppState, headers: &HeaderMap, s: NewSession) -> Response {
+    let cookie = session_cookie(st, headers, &s.cookie_value, SESSION_MAX.num_seconds());
     let mut resp = Json(Me::of_user(&s.principal)).into_response();
     resp.headers_mut().insert(header::SET_COOKIE, cookie);
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -79,10 +86,12 @@ fn signed_in(st: &AppState, s: NewSession) -> Response {
 pub async fn login(
     State(st): State<AppState>,
     Extension(ClientAddr(client)): Extension<ClientAddr>,
+    headers: HeaderMap,
     body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(b) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let username = b.username.trim().to_owned();
+    // Names are lower case: "Alice" signs in as "alice".
+    let username = b.username.trim().to_lowercase();
     let anonymous = Principal::Anonymous;
     match st.auth.login(&username, &b.password, client.ip()).await {
         Ok(s) => {
@@ -95,26 +104,33 @@ pub async fn login(
                 serde_json::json!({ "client": client.ip().to_string() }),
             )
             .await?;
-            Ok(signed_in(&st, s))
+            Ok(signed_in(&st, &headers, s))
+        }
+        Err(e @ AuthError::Locked { .. }) => {
+            // The failures that caused the lock are in the audit log; the attempts it then
+            // turns away are only counted, so that a flood cannot swell the log.
+            st.ingest.metrics().logins_locked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut err = auth_error(e).into_response();
+            err.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("900"));
+            Ok(err)
         }
         Err(e) => {
             let detail = serde_json::json!({ "client": client.ip().to_string(), "reason": e.to_string() });
-            let target = if crate::auth::check_username(&username).is_ok() {
-                format!("user/{username}")
-            } else {
-                "user/?".into()
-            };
+            // Only an existing account is named: what someone types in the name field may
+            // be a password typed in the wrong box.
+            let target =
+                if st.auth.user_exists(&username).await { format!("user/{username}") } else { "user/?".into() };
             audited(&st, &anonymous, Action::LoginFailed, target, detail).await?;
-            let mut err = auth_error(e).into_response();
-            if err.status() == StatusCode::TOO_MANY_REQUESTS {
-                err.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("900"));
-            }
-            Ok(err)
+            Ok(auth_error(e).into_response())
         }
     }
 }
 
-pub async fn logout(State(st): State<AppState>, Extension(who): Extension<Principal>) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(st): State<AppState>,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     if let Principal::User(u) = &who {
         let (auth, hash) = (st.auth.clone(), u.session_hash.clone());
         tokio::task::spawn_blocking(move || auth.logout(&hash))
@@ -124,7 +140,7 @@ pub async fn logout(State(st): State<AppState>, Extension(who): Extension<Princi
         audited(&st, &who, Action::Logout, format!("user/{}", u.username), serde_json::Value::Null).await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, "", 0));
+    resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, &headers, "", 0));
     Ok(resp)
 }
 
@@ -166,6 +182,7 @@ pub async fn change_password(
     State(st): State<AppState>,
     Extension(who): Extension<Principal>,
     Extension(ClientAddr(client)): Extension<ClientAddr>,
+    headers: HeaderMap,
     body: Result<Json<PasswordBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(b) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -182,5 +199,5 @@ pub async fn change_password(
         serde_json::json!({ "change": "password" }),
     )
     .await?;
-    Ok(signed_in(&st, s))
+    Ok(signed_in(&st, &headers, s))
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
@@ -16,6 +17,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::AppState;
+use crate::auth::Principal;
 use crate::live::LiveEvent;
 
 #[derive(Debug, Deserialize)]
@@ -24,8 +26,25 @@ pub struct StreamParams {
     detections: bool,
 }
 
+/// How often an open stream checks that its caller may still read it.
+const RECHECK: Duration = Duration::from_secs(30);
+
+/// Resolves when `who` is no longer live (signed out, disabled, role changed, token
+/// revoked): the stream then ends.
+async fn revoked(auth: crate::auth::Auth, who: Principal) {
+    loop {
+        tokio::time::sleep(RECHECK).await;
+        let (a, w) = (auth.clone(), who.clone());
+        if !tokio::task::spawn_blocking(move || a.still_live(&w)).await.unwrap_or(false) {
+            tracing::info!(actor = %who.actor(), "live stream closed: its caller is no longer signed in");
+            return;
+        }
+    }
+}
+
 pub async fn sse(
     State(st): State<AppState>,
+    Extension(who): Extension<Principal>,
     Query(p): Query<StreamParams>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let metrics = st.ingest.metrics().clone();
@@ -48,5 +67,6 @@ pub async fn sse(
             }
         })
     });
+    let events = futures_util::StreamExt::take_until(events, revoked(st.auth.clone(), who));
     Sse::new(hello.chain(events)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

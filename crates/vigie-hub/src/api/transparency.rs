@@ -70,6 +70,7 @@ struct Retention {
     detections_days: u32,
     evidence_days: u32,
     incidents_days: u32,
+    audit_days: u32,
     legal_max_image_days: u32,
 }
 
@@ -190,6 +191,7 @@ async fn build(st: &AppState) -> Result<Transparency, ApiError> {
             detections_days: cfg.retention.detections_days,
             evidence_days: cfg.retention.evidence_days,
             incidents_days: cfg.retention.incidents_days,
+            audit_days: cfg.retention.audit_days,
             legal_max_image_days: vigie_model::config::MAX_IMAGE_RETENTION_DAYS,
         },
         sensors,

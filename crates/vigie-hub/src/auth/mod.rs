@@ -40,6 +40,20 @@ pub const SESSION_IDLE: Duration = Duration::hours(2);
 /// Device and service tokens start with this, so that a leaked one is easy to spot.
 pub const TOKEN_PREFIX: &str = "vgt_";
 
+/// Client ids one token may hold on the embedded broker (each keeps a session there).
+pub const MQTT_CLIENT_IDS_PER_TOKEN: usize = 64;
+
+/// Why the embedded broker refuses a CONNECT.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MqttRefusal {
+    #[error("no live token as password")]
+    NoToken,
+    #[error("the client id is held by token {by}")]
+    ClientIdTaken { by: String },
+    #[error("this token already holds {MQTT_CLIENT_IDS_PER_TOKEN} client ids")]
+    TooManyClientIds,
+}
+
 /// What can go wrong with accounts.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -47,8 +61,6 @@ pub enum AuthError {
     BadCredentials,
     #[error("too many failed logins: try again after {until}")]
     Locked { until: DateTime<Utc> },
-    #[error("this account is disabled")]
-    Disabled,
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -162,7 +174,7 @@ fn token_principal(t: &TokenRecord) -> TokenPrincipal {
 /// A user name: 2 to 64 characters of letters, digits, `.`, `_`, `-`.
 pub fn check_username(name: &str) -> Result<(), AuthError> {
     let ok = (2..=64).contains(&name.len())
-        && name.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
+        && name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-'));
     if ok { Ok(()) } else { Err(AuthError::Invalid(format!("invalid user name {name:?} (2–64 of a-z 0-9 . _ -)"))) }
 }
 
@@ -201,6 +213,8 @@ impl Auth {
             .filter(|t| t.revoked_at.is_none())
             .map(|t| (t.secret_hash.clone(), t))
             .collect();
+        let ids: std::collections::HashSet<&str> = live.values().map(|t| t.id.as_str()).collect();
+        self.inner.mqtt_clients.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, t| ids.contains(t.id.as_str()));
         *self.inner.tokens.write().unwrap_or_else(|p| p.into_inner()) = live;
         Ok(())
     }
@@ -268,41 +282,56 @@ impl Auth {
     }
 
     /// Checks a password under the lock-out rules: a wrong one counts as a failed login.
-    /// An unknown name costs as much time as a known one.
+    /// An unknown name, a disabled account and a wrong password answer alike and cost
+    /// the same time, so that none tells which accounts exist.
     async fn verify_password(&self, username: &str, password: &str, client: IpAddr) -> Result<UserRecord, AuthError> {
         let now = self.now();
-        if let Err(l) = self.inner.limiter.check(username, client, now) {
-            return Err(AuthError::Locked { until: l.until() });
+        self.inner.limiter.begin(username, client, now).map_err(|l| AuthError::Locked { until: l.until() })?;
+        match self.check_password(username, password).await {
+            Ok(Some(user)) => {
+                self.inner.limiter.succeeded(username, client);
+                Ok(user)
+            }
+            outcome => {
+                if let Some(l) = self.inner.limiter.failed(username, client, now) {
+                    tracing::warn!(username, %client, until = %l.until(), "login locked after repeated failures");
+                }
+                outcome.and(Err(AuthError::BadCredentials))
+            }
         }
-        let found = {
+    }
+
+    /// The account if the password is its own and it may sign in.
+    async fn check_password(&self, username: &str, password: &str) -> Result<Option<UserRecord>, AuthError> {
+        let plausible = check_username(username).is_ok() && password.len() <= password::MAX_LEN;
+        let found = if plausible {
             let store = self.inner.store.clone();
             let name = username.to_owned();
             tokio::task::spawn_blocking(move || store.registry().user(&name))
                 .await
                 .map_err(|e| AuthError::Hash(e.to_string()))??
+        } else {
+            None
         };
         let phc = found.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| password::decoy_hash().to_owned());
+        // Overlong input is hashed as an empty password: same cost, never a match.
+        let pw = if plausible { password.to_owned() } else { String::new() };
         let ok = {
             let _permit = self.inner.hashing.acquire().await.map_err(|e| AuthError::Hash(e.to_string()))?;
-            let pw = password.to_owned();
             tokio::task::spawn_blocking(move || password::verify(&pw, &phc))
                 .await
                 .map_err(|e| AuthError::Hash(e.to_string()))?
         };
-        let user = match (ok, found) {
-            (true, Some(u)) => u,
-            _ => {
-                if let Some(l) = self.inner.limiter.failed(username, client, now) {
-                    tracing::warn!(username, %client, until = %l.until(), "login locked after repeated failures");
-                }
-                return Err(AuthError::BadCredentials);
-            }
-        };
-        if user.disabled {
-            return Err(AuthError::Disabled);
+        Ok(found.filter(|u| ok && !u.disabled))
+    }
+
+    /// Does an account of this name exist? (False on any store error.)
+    pub async fn user_exists(&self, username: &str) -> bool {
+        if check_username(username).is_err() {
+            return false;
         }
-        self.inner.limiter.succeeded(username);
-        Ok(user)
+        let (store, name) = (self.inner.store.clone(), username.to_owned());
+        matches!(tokio::task::spawn_blocking(move || store.registry().user(&name)).await, Ok(Ok(Some(_))))
     }
 
     /// The person behind a session cookie, if the session is live; refreshes its
@@ -330,6 +359,25 @@ impl Auth {
     pub fn token_principal(&self, secret: &str) -> Option<TokenPrincipal> {
         let hash = secret::sha256_hex(secret);
         self.inner.tokens.read().unwrap_or_else(|p| p.into_inner()).get(&hash).map(token_principal)
+    }
+
+    /// Is this caller still who it was when its request came in: session live and account
+    /// enabled, token not revoked? Long answers (the live stream) ask it from time to
+    /// time and end when it says no. Blocking.
+    pub fn still_live(&self, who: &Principal) -> bool {
+        match who {
+            Principal::Anonymous => true,
+            Principal::Token(t) => {
+                self.inner.tokens.read().unwrap_or_else(|p| p.into_inner()).values().any(|r| r.id == t.id)
+            }
+            Principal::User(u) => {
+                let now = self.now();
+                let reg = self.registry();
+                let session = reg.session(&u.session_hash).ok().flatten();
+                let live = session.is_some_and(|s| s.expires_at > now && s.last_seen + SESSION_IDLE > now);
+                live && reg.user(&u.username).ok().flatten().is_some_and(|user| !user.disabled && user.role == u.role)
+            }
+        }
     }
 
     /// Ends a session. Blocking.
@@ -482,14 +530,26 @@ impl Auth {
 
     // ---- the embedded broker ------------------------------------------------------
 
-    /// An MQTT CONNECT: the password must be a live token. Non-blocking.
-    pub fn mqtt_connect(&self, client_id: &str, password: Option<&[u8]>) -> bool {
-        let Some(token) = password.and_then(|p| std::str::from_utf8(p).ok()).and_then(|s| self.token_principal(s))
-        else {
-            return false;
-        };
-        self.inner.mqtt_clients.lock().unwrap_or_else(|p| p.into_inner()).insert(client_id.to_owned(), token);
-        true
+    /// An MQTT CONNECT: the password must be a live token, and the client id must not be
+    /// one another token already uses: taking over a client id takes over its session
+    /// (its subscriptions and queued messages) and closes the device that held it.
+    /// Non-blocking.
+    pub fn mqtt_connect(&self, client_id: &str, password: Option<&[u8]>) -> Result<(), MqttRefusal> {
+        let token = password
+            .and_then(|p| std::str::from_utf8(p).ok())
+            .and_then(|s| self.token_principal(s))
+            .ok_or(MqttRefusal::NoToken)?;
+        let mut clients = self.inner.mqtt_clients.lock().unwrap_or_else(|p| p.into_inner());
+        match clients.get(client_id) {
+            Some(bound) if bound.id != token.id => return Err(MqttRefusal::ClientIdTaken { by: bound.id.clone() }),
+            Some(_) => {}
+            None if clients.values().filter(|t| t.id == token.id).count() >= MQTT_CLIENT_IDS_PER_TOKEN => {
+                return Err(MqttRefusal::TooManyClientIds);
+            }
+            None => {}
+        }
+        clients.insert(client_id.to_owned(), token);
+        Ok(())
     }
 
     /// May this MQTT client publish (or subscribe) on this topic? Devices publish their own

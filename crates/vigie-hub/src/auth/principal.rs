@@ -83,6 +83,10 @@ pub enum Access {
     Device,
     /// A person or service token with one of these roles.
     Roles(&'static [Role]),
+    /// A signed-in person with one of these roles, never a token: what shows people
+    /// (evidence, recordings, online posts), hands data out (exports) or governs access,
+    /// so that every such act has a person to answer for it.
+    People(&'static [Role]),
 }
 
 /// Operators and supervisors: the live picture and incident handling.
@@ -116,7 +120,10 @@ impl Access {
                 Principal::Anonymous => Err(Denied::NotSignedIn),
                 _ => Err(Denied::Forbidden("publishing detections needs a device token for those sensors".into())),
             },
-            Access::Roles(roles) => match p {
+            Access::People(_) if matches!(p, Principal::Token(_)) => {
+                Err(Denied::Forbidden("only a signed-in person may do this, not a token".into()))
+            }
+            Access::Roles(roles) | Access::People(roles) => match p {
                 Principal::Anonymous => Err(Denied::NotSignedIn),
                 Principal::User(u) if u.must_change_password => {
                     Err(Denied::Forbidden("change the one-time password first (POST /api/v1/me/password)".into()))

@@ -84,8 +84,11 @@ pub fn strip_jpeg(data: &[u8]) -> Result<Vec<u8>, PhotoError> {
         }
         let segment = &data[i..i + len];
         i += len;
+        // Kept: the colour profile, and Adobe's APP14 (it says how to read CMYK and YCCK
+        // pictures; without it their colours come out wrong). Neither says who or where.
         let icc_profile = marker == 0xE2 && segment.get(2..14) == Some(b"ICC_PROFILE\0".as_slice());
-        let metadata = ((0xE1..=0xEF).contains(&marker) && !icc_profile) || marker == 0xFE;
+        let adobe = marker == 0xEE && segment.get(2..7) == Some(b"Adobe".as_slice());
+        let metadata = ((0xE1..=0xEF).contains(&marker) && !icc_profile && !adobe) || marker == 0xFE;
         if !metadata {
             out.extend_from_slice(&[0xFF, marker]);
             out.extend_from_slice(segment);
@@ -222,10 +225,12 @@ mod tests {
         let mut with_icc = src[..2].to_vec();
         with_icc.extend(segment(0xE2, b"ICC_PROFILE\0\x01\x01 fake profile body"));
         with_icc.extend(segment(0xE2, b"MPF\0 a second picture"));
+        with_icc.extend(segment(0xEE, b"Adobe\0\x64\0\0\0\0\x02"));
         with_icc.extend_from_slice(&src[2..]);
         let out = strip_jpeg(&with_icc).unwrap();
         assert!(out.windows(11).any(|w| w == b"ICC_PROFILE"), "the colour profile stays");
         assert!(!out.windows(3).any(|w| w == b"MPF"), "a multi-picture segment goes");
+        assert!(out.windows(5).any(|w| w == b"Adobe"), "Adobe's colour transform stays");
     }
 
     #[test]

@@ -64,16 +64,34 @@ fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Checks that the bytes are what their media type says.
+/// The largest chart-data item (JSON evidence is figures, not documents).
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
+
+/// Checks that the bytes are what their media type says. A clip must be video only: an
+/// audio track (or an audio-only MP4/M4A) is refused, like any audio (property 2).
 fn check_format(media_type: &str, bytes: &[u8]) -> Result<(), EvidenceError> {
     let bad = |detail: &str| EvidenceError::Malformed { media_type: media_type.to_owned(), detail: detail.to_owned() };
     match media_type {
         "video/mp4" if bytes.len() < 12 || &bytes[4..8] != b"ftyp" => Err(bad("no ftyp box")),
+        "video/mp4" if matches!(&bytes[8..12], b"M4A " | b"M4B " | b"M4P ") => {
+            Err(EvidenceError::MediaType("audio/mp4".into()))
+        }
+        // Every track's handler box names its kind: `soun` is a sound track.
+        "video/mp4" if has_sound_handler(bytes) => Err(EvidenceError::MediaType("video/mp4 with a sound track".into())),
+        "application/json" if bytes.len() > MAX_JSON_BYTES => {
+            Err(bad(&format!("{} bytes: chart data is at most {MAX_JSON_BYTES} bytes", bytes.len())))
+        }
         "application/json" => {
             serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map(|_| ()).map_err(|e| bad(&e.to_string()))
         }
         _ => Ok(()),
     }
+}
+
+/// Does an MP4 hold a track whose handler is `soun`? (`hdlr` box: size, "hdlr", version
+/// and flags, pre-defined, then the handler type.)
+fn has_sound_handler(bytes: &[u8]) -> bool {
+    bytes.windows(4).enumerate().any(|(i, w)| w == b"hdlr" && bytes.get(i + 12..i + 16) == Some(b"soun"))
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +129,19 @@ impl EvidenceStore {
             if !strip && clean.bytes != bytes {
                 return Err(EvidenceError::HasMetadata);
             }
+            // An image an export could not decode and watermark is refused now, not when a
+            // requisition comes.
+            let (w, h) = crate::exports::watermark::dimensions(media_type, &clean.bytes)
+                .map_err(|detail| EvidenceError::Malformed { media_type: media_type.to_owned(), detail })?;
+            if w * h > crate::exports::watermark::MAX_PIXELS {
+                return Err(EvidenceError::Malformed {
+                    media_type: media_type.to_owned(),
+                    detail: format!(
+                        "{w}×{h} pixels: at most {} pixels per image",
+                        crate::exports::watermark::MAX_PIXELS
+                    ),
+                });
+            }
             std::borrow::Cow::Owned(clean.bytes)
         } else {
             check_format(media_type, bytes)?;
@@ -120,7 +151,14 @@ impl EvidenceStore {
         let name = format!("{sha256}.{ext}");
         std::fs::create_dir_all(&self.dir).map_err(|e| self.io(e))?;
         let path = self.dir.join(&name);
-        if !path.exists() {
+        if path.exists() {
+            // Sent again for a new detection: its retention starts again from now.
+            let touch = std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+            touch.map_err(|e| self.io(e))?;
+        } else {
             let tmp = self.dir.join(format!(".{name}.{}.tmp", ulid::Ulid::new()));
             let write = || -> std::io::Result<()> {
                 let mut f = std::fs::File::create(&tmp)?;
@@ -216,6 +254,13 @@ mod tests {
         assert_eq!((mt, bytes.as_slice()), ("application/json", &br#"{"presence":[1,2,3]}"#[..]));
         assert!(matches!(store.put("audio/wav", b"RIFF....WAVE", false), Err(EvidenceError::MediaType(_))));
         assert!(matches!(store.put("video/mp4", b"not a video", false), Err(EvidenceError::Malformed { .. })));
+        let m4a = b"\0\0\0\x18ftypM4A \0\0\0\0isomM4A ";
+        assert!(matches!(store.put("video/mp4", m4a, false), Err(EvidenceError::MediaType(_))), "audio-only MP4");
+        let mut with_sound = b"\0\0\0\x18ftypisom\0\0\0\0isomavc1".to_vec();
+        with_sound.extend_from_slice(b"\0\0\0\x21hdlr\0\0\0\0\0\0\0\0soun\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        assert!(matches!(store.put("video/mp4", &with_sound, false), Err(EvidenceError::MediaType(_))), "sound track");
+        let big = format!("[{}0]", "0,".repeat(MAX_JSON_BYTES / 2));
+        assert!(matches!(store.put("application/json", big.as_bytes(), false), Err(EvidenceError::Malformed { .. })));
         assert!(matches!(store.put("image/jpeg", b"\x89PNG\r\n\x1a\n", false), Err(EvidenceError::Malformed { .. })));
         assert!(matches!(store.read("../vigie.db"), Err(EvidenceError::BadName(_))));
         assert_eq!(store.list().unwrap().len(), 1);

@@ -9,7 +9,7 @@
 
 mod font;
 pub mod package;
-mod watermark;
+pub(crate) mod watermark;
 pub mod zip;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +25,9 @@ use crate::store::{ExportRecord, ExportStatus, LegalHold, Requisition, Store, St
 
 /// How long an approved package can be downloaded.
 pub const DOWNLOAD_WINDOW: Duration = Duration::hours(24);
+/// A request no supervisor decided within this long is refused by retention, and its
+/// hold lifted: a forgotten request must not keep an incident forever.
+pub const DECISION_WINDOW: Duration = Duration::days(7);
 /// The export key's files in the exports folder (the public half is also in each package
 /// and on the transparency page).
 pub const KEY_FILE: &str = "export.key";
@@ -160,19 +163,35 @@ impl Exports {
         e.decided_by = Some(decided_by.to_owned());
         e.decided_at = Some(now);
         e.decision_note = Some(note.trim().chars().take(2000).collect());
-        if approve {
+        let built = if approve {
             e.status = ExportStatus::Approved;
             e.expires_at = Some(now + DOWNLOAD_WINDOW);
             let built = package::build(self, &e)?;
-            e.package_sha256 = Some(built.sha256);
+            e.package_sha256 = Some(built.sha256.clone());
             e.package_bytes = Some(built.bytes);
             e.files = Some(built.files);
+            Some(built)
         } else {
             e.status = ExportStatus::Refused;
-        }
-        if !reg.decide_export(&e)? {
-            let _ = std::fs::remove_file(self.package_path(id));
+            None
+        };
+        let won = match reg.decide_export(&e) {
+            Ok(won) => won,
+            Err(err) => {
+                if let Some(_built) = built {
+                    package::Built::discard(_built)
+                }
+                return Err(err.into());
+            }
+        };
+        if !won {
+            if let Some(_built) = built {
+                package::Built::discard(_built)
+            }
             return Err(ExportError::Refused(format!("export {id} was decided by someone else meanwhile")));
+        }
+        if let Some(built) = built {
+            built.publish()?;
         }
         let others_stand = reg
             .exports(None, None)?

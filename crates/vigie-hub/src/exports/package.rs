@@ -15,11 +15,27 @@ use sha2::{Digest, Sha256};
 use super::{ExportError, Exports, watermark, zip};
 use crate::store::ExportRecord;
 
-/// What the package holds, for the register.
+/// What the package holds, for the register, and where it waits until the decision is
+/// recorded ([`Built::publish`] or [`Built::discard`]).
 pub struct Built {
     pub sha256: String,
     pub bytes: u64,
     pub files: u64,
+    staged: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+impl Built {
+    /// Moves the package to `exports/<id>.zip`, once its decision is the one recorded.
+    pub fn publish(self) -> Result<(), ExportError> {
+        std::fs::rename(&self.staged, &self.path)
+            .map_err(|err| ExportError::Package(format!("{}: {err}", self.path.display())))
+    }
+
+    /// Drops a package whose decision lost to another one.
+    pub fn discard(self) {
+        let _ = std::fs::remove_file(&self.staged);
+    }
 }
 
 #[derive(Serialize)]
@@ -57,7 +73,8 @@ manifest.json décrit l'extraction (réquisition, incident, détections) et donn
 chaque fichier de evidence/. manifest.sig est la signature Ed25519 de manifest.json par la clé\n\
 d'extraction du centre, export.pub (aussi publiée sur sa page de transparence).\n\
 \n\
-Vérifier : vigie export verify <paquet>.zip [--public-key export.pub]\n\
+Vérifier : vigie export verify <paquet>.zip --public-key <clé de la page de transparence>\n\
+(la clé export.pub du paquet ne prouve que son intégrité, pas son origine)\n\
 ou : sha256sum evidence/* (comparer au manifeste) et une vérification Ed25519 de manifest.sig.\n\
 Les images portent le numéro d'extraction incrusté.\n";
 
@@ -103,22 +120,26 @@ pub fn build(x: &Exports, e: &ExportRecord) -> Result<Built, ExportError> {
         Manifest { format: "vigie-export/1", hub: &x.hub_name, export: e, incident: &detail, files, missing };
     let manifest = serde_json::to_vec_pretty(&manifest).map_err(|err| ExportError::Package(err.to_string()))?;
     let signature = x.key.sign_message(&manifest);
+    let [manifest_name, sig_name, key_name, readme_name] = FIXED.map(str::to_owned);
     let mut all = vec![
-        ("manifest.json".to_owned(), manifest),
-        ("manifest.sig".to_owned(), format!("{signature}\n").into_bytes()),
-        ("export.pub".to_owned(), format!("{}\n", x.public_key()).into_bytes()),
-        ("LISEZMOI.txt".to_owned(), README.as_bytes().to_vec()),
+        (manifest_name, manifest),
+        (sig_name, format!("{signature}\n").into_bytes()),
+        (key_name, format!("{}\n", x.public_key()).into_bytes()),
+        (readme_name, README.as_bytes().to_vec()),
     ];
     all.append(&mut entries);
     let archive = zip::write(&all, e.decided_at.unwrap_or(e.requested_at)).map_err(ExportError::Package)?;
     std::fs::create_dir_all(&x.dir).map_err(|err| ExportError::Package(err.to_string()))?;
+    // One staging file per decision: two supervisors approving at once never write, or
+    // remove, each other's package.
+    let staged = x.dir.join(format!(".{}.{}.tmp", e.id, ulid::Ulid::new()));
+    std::fs::write(&staged, &archive).map_err(|err| ExportError::Package(format!("{}: {err}", staged.display())))?;
     let path = x.package_path(&e.id);
-    let tmp = x.dir.join(format!(".{}.tmp", e.id));
-    std::fs::write(&tmp, &archive)
-        .and_then(|_| std::fs::rename(&tmp, &path))
-        .map_err(|err| ExportError::Package(format!("{}: {err}", path.display())))?;
-    Ok(Built { sha256: hex(&archive), bytes: archive.len() as u64, files: count })
+    Ok(Built { sha256: hex(&archive), bytes: archive.len() as u64, files: count, staged, path })
 }
+
+/// The files every package holds besides its evidence.
+const FIXED: [&str; 4] = ["manifest.json", "manifest.sig", "export.pub", "LISEZMOI.txt"];
 
 /// What checking a package found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,10 +173,11 @@ pub fn verify(archive: &[u8], public_key: Option<&str>) -> Result<Checked, Strin
             return Err(format!("{name}: its SHA-256 does not match the manifest"));
         }
     }
+    // Nothing but the four fixed files and those the manifest lists.
     let extra: Vec<&str> = entries
         .iter()
         .map(|(n, _)| n.as_str())
-        .filter(|n| n.starts_with("evidence/") && !listed.iter().any(|f| f["name"].as_str() == Some(n)))
+        .filter(|n| !FIXED.contains(n) && !listed.iter().any(|f| f["name"].as_str() == Some(n)))
         .collect();
     if !extra.is_empty() {
         return Err(format!("files not in the manifest: {extra:?}"));

@@ -24,11 +24,43 @@ impl Rgb {
     }
 }
 
-/// Decodes a JPEG or PNG into RGB.
-pub fn decode(media_type: &str, bytes: &[u8]) -> Result<Rgb, String> {
+/// The largest picture decoded (a few kilobytes can declare a gigapixel image).
+pub const MAX_PIXELS: u64 = 40_000_000;
+
+fn check_size(w: u64, h: u64) -> Result<(), String> {
+    if w == 0 || h == 0 || w * h > MAX_PIXELS {
+        return Err(format!("{w}×{h} pixels (at most {MAX_PIXELS} pixels)"));
+    }
+    Ok(())
+}
+
+/// An image's width and height from its header, without decoding it.
+pub fn dimensions(media_type: &str, bytes: &[u8]) -> Result<(u64, u64), String> {
     match media_type {
         "image/jpeg" => {
             let mut d = jpeg_decoder::Decoder::new(bytes);
+            d.read_info().map_err(|e| format!("JPEG: {e}"))?;
+            let info = d.info().ok_or("JPEG without a frame")?;
+            Ok((u64::from(info.width), u64::from(info.height)))
+        }
+        "image/png" => {
+            let reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().map_err(|e| format!("PNG: {e}"))?;
+            let info = reader.info();
+            Ok((u64::from(info.width), u64::from(info.height)))
+        }
+        other => Err(format!("{other} is not an image")),
+    }
+}
+
+/// Decodes a JPEG or PNG into RGB, refusing pictures over [`MAX_PIXELS`] before any
+/// buffer is allocated for them.
+pub fn decode(media_type: &str, bytes: &[u8]) -> Result<Rgb, String> {
+    let (w, h) = dimensions(media_type, bytes)?;
+    check_size(w, h)?;
+    match media_type {
+        "image/jpeg" => {
+            let mut d = jpeg_decoder::Decoder::new(bytes);
+            d.set_max_decoding_buffer_size((MAX_PIXELS * 4) as usize);
             let pixels = d.decode().map_err(|e| format!("JPEG: {e}"))?;
             let info = d.info().ok_or("JPEG without a frame")?;
             let (w, h) = (usize::from(info.width), usize::from(info.height));
@@ -56,15 +88,22 @@ pub fn decode(media_type: &str, bytes: &[u8]) -> Result<Rgb, String> {
             let data = &buf[..frame.buffer_size()];
             let rgb = match frame.color_type {
                 png::ColorType::Rgb => data.to_vec(),
-                png::ColorType::Rgba => data.chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+                // Transparent pixels over black: what a viewer without alpha would show.
+                png::ColorType::Rgba => {
+                    data.chunks(4).flat_map(|p| [0, 1, 2].map(|i| over_black(p[i], p[3]))).collect()
+                }
                 png::ColorType::Grayscale => data.iter().flat_map(|v| [*v; 3]).collect(),
-                png::ColorType::GrayscaleAlpha => data.chunks(2).flat_map(|p| [p[0]; 3]).collect(),
+                png::ColorType::GrayscaleAlpha => data.chunks(2).flat_map(|p| [over_black(p[0], p[1]); 3]).collect(),
                 png::ColorType::Indexed => return Err("PNG palette left after expansion".into()),
             };
             Ok(Rgb { width: w, height: h, pixels: rgb })
         }
         other => Err(format!("{other} is not an image")),
     }
+}
+
+fn over_black(value: u8, alpha: u8) -> u8 {
+    ((u16::from(value) * u16::from(alpha) + 127) / 255) as u8
 }
 
 /// Burns `text` into the image: a band along the bottom, and a faint diagonal pattern.

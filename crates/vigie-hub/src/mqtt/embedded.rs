@@ -11,7 +11,7 @@ use vigie_broker::{
 use vigie_model::RefusalReason;
 
 use super::{incident_message, status::on_status};
-use crate::auth::Auth;
+use crate::auth::{Auth, MqttRefusal};
 use crate::ingest::{Ingest, Outcome};
 use crate::metrics::Transport;
 
@@ -28,12 +28,13 @@ impl Interceptor for HubInterceptor {
         _username: Option<&str>,
         password: Option<&[u8]>,
     ) -> Result<(), ConnectRefusal> {
-        if self.auth.mqtt_connect(client_id, password) {
-            Ok(())
-        } else {
-            tracing::info!(client_id, "MQTT connection refused: no live token as password");
-            Err(ConnectRefusal::BadCredentials)
-        }
+        self.auth.mqtt_connect(client_id, password).map_err(|refusal| {
+            tracing::info!(client_id, %refusal, "MQTT connection refused");
+            match refusal {
+                MqttRefusal::NoToken => ConnectRefusal::BadCredentials,
+                MqttRefusal::ClientIdTaken { .. } | MqttRefusal::TooManyClientIds => ConnectRefusal::NotAuthorized,
+            }
+        })
     }
 
     /// A device publishes its own sensors' detections and status only.

@@ -29,6 +29,8 @@ pub enum RetentionError {
     Evidence(#[from] crate::evidence::EvidenceError),
     #[error("audit log: {0}")]
     Audit(String),
+    #[error(transparent)]
+    Recordings(#[from] vigie_record::archive::ArchiveError),
 }
 
 /// What one run removed.
@@ -43,6 +45,18 @@ pub struct PurgeReport {
     pub incident_detections: u64,
     /// Export packages deleted at the end of their download window.
     pub export_packages: u64,
+    /// Export requests refused because no supervisor decided within 7 days.
+    pub exports_lapsed: u64,
+    /// Audit log entries whose content went (their hashes stay).
+    pub audit_entries: u64,
+    /// Recording segments past their camera's retention (the legal month at most).
+    pub recording_segments: u64,
+    /// Recording segments of an events-mode camera that no detection keeps.
+    pub recording_segments_events: u64,
+    /// Recording segments removed, oldest first, to stay within the disk budget.
+    pub recording_segments_budget: u64,
+    /// Bytes of all recording segments removed.
+    pub recording_bytes: u64,
 }
 
 impl PurgeReport {
@@ -50,6 +64,24 @@ impl PurgeReport {
         *self == PurgeReport::default()
     }
 }
+
+/// How much disk recordings may use: a cap on their bytes, and a share of the disk kept
+/// free. When either is passed, the oldest segments not on hold go first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordingBudget {
+    pub max_bytes: Option<u64>,
+    /// Keep at least this share of the recordings disk free (0 to 0.9).
+    pub min_free_share: f64,
+}
+
+impl Default for RecordingBudget {
+    fn default() -> Self {
+        RecordingBudget { max_bytes: None, min_free_share: 0.05 }
+    }
+}
+
+/// An events-mode segment goes this long after its keeping window ended with no detection.
+const EVENTS_GRACE_SECS: i64 = 60;
 
 /// The purge job.
 #[derive(Clone)]
@@ -60,6 +92,7 @@ pub struct Retention {
     audit: Option<Auditor>,
     config: Arc<Config>,
     clock: Clock,
+    recordings: Option<(vigie_record::archive::Archive, RecordingBudget)>,
 }
 
 /// Runs a purge statement batch after batch until one comes back short (or the run's
@@ -94,15 +127,26 @@ impl Retention {
         config: Arc<Config>,
         clock: Clock,
     ) -> Retention {
-        Retention { store, evidence, exports_dir, audit, config, clock }
+        Retention { store, evidence, exports_dir, audit, config, clock, recordings: None }
+    }
+
+    /// Also purges the recordings of this folder, by age (each camera's image retention),
+    /// events mode and disk budget.
+    pub fn with_recordings(mut self, archive: vigie_record::archive::Archive, budget: RecordingBudget) -> Retention {
+        self.recordings = Some((archive, budget));
+        self
     }
 
     /// One run: purges, then records what went (register and audit log).
     pub async fn tick(&self) -> Result<PurgeReport, RetentionError> {
         let me = self.clone();
-        let report = tokio::task::spawn_blocking(move || me.purge())
+        let mut report = tokio::task::spawn_blocking(move || me.purge())
             .await
             .map_err(|e| RetentionError::Audit(format!("purge task: {e}")))??;
+        if let Some(audit) = &self.audit {
+            let cutoff = (self.clock)() - Duration::days(i64::from(self.config.retention.audit_days));
+            report.audit_entries = audit.redact_before(cutoff).await.map_err(RetentionError::Audit)?;
+        }
         if !report.is_empty() {
             self.record(&report).await?;
         }
@@ -173,13 +217,19 @@ impl Retention {
             // Files older than the image limit that nothing under hold cites: uploads never
             // cited, or left behind by a crash between the two steps above.
             let limit = std::time::SystemTime::from(days(r.evidence_days));
+            let held = reg.held_evidence()?;
             for f in store.list()? {
-                if f.modified < limit && !reg.evidence_held(&f.name)? && store.remove(&f.name)? {
+                if f.modified < limit && !held.contains(&f.name) && store.remove(&f.name)? {
                     report.evidence_files += 1;
                 }
             }
         }
 
+        if let Some((archive, budget)) = &self.recordings {
+            self.purge_recordings(archive, *budget, now, &overridden, &mut report)?;
+        }
+
+        self.lapse_exports(reg, now, &mut report)?;
         for e in reg.expire_exports(now)? {
             if let Some(dir) = &self.exports_dir {
                 let path = dir.join(format!("{}.zip", e.id));
@@ -191,6 +241,105 @@ impl Retention {
             }
         }
         Ok(report)
+    }
+
+    /// Recordings: past their camera's retention, events-mode segments no detection keeps,
+    /// then the oldest until the disk budget holds. Nothing on legal hold is touched.
+    fn purge_recordings(
+        &self,
+        archive: &vigie_record::archive::Archive,
+        budget: RecordingBudget,
+        now: DateTime<Utc>,
+        overridden: &[String],
+        report: &mut PurgeReport,
+    ) -> Result<(), RetentionError> {
+        let r = &self.config.retention;
+        let reg = self.store.registry();
+        let remove = |gone: &[crate::store::PurgedSegment], report: &mut PurgeReport| -> Result<u64, RetentionError> {
+            for g in gone {
+                archive.remove(&g.path)?;
+                report.recording_bytes += g.bytes;
+            }
+            Ok(gone.iter().map(|g| g.bytes).sum())
+        };
+        let days = |d: u32| now - Duration::days(i64::from(d));
+        let mut scopes = vec![(PurgeScope::AllExcept(overridden), days(r.evidence_days))];
+        for s in overridden {
+            scopes.push((PurgeScope::Sensor(s), days(r.evidence_days_of(s))));
+        }
+        for (scope, before) in scopes {
+            for _ in 0..MAX_BATCHES {
+                let gone = reg.purge_recordings(scope, before, BATCH)?;
+                report.recording_segments += gone.len() as u64;
+                remove(&gone, report)?;
+                if (gone.len() as u32) < BATCH {
+                    break;
+                }
+            }
+        }
+        for _ in 0..MAX_BATCHES {
+            let gone = reg.purge_unneeded_event_recordings(now, Duration::seconds(EVENTS_GRACE_SECS), BATCH)?;
+            report.recording_segments_events += gone.len() as u64;
+            remove(&gone, report)?;
+            if (gone.len() as u32) < BATCH {
+                break;
+            }
+        }
+        // The budget: bytes over the cap, or missing to keep the free share.
+        let total = reg.recordings_bytes()?;
+        let mut need = budget.max_bytes.map_or(0, |m| total.saturating_sub(m));
+        if let Ok(d) = archive.disk() {
+            let floor = (d.total_bytes as f64 * budget.min_free_share.clamp(0.0, 0.9)) as u64;
+            need = need.max(floor.saturating_sub(d.free_bytes));
+        }
+        let mut freed = 0u64;
+        for _ in 0..MAX_BATCHES {
+            if freed >= need {
+                break;
+            }
+            let gone = reg.purge_oldest_recordings(100)?;
+            if gone.is_empty() {
+                tracing::error!(need, freed, "recordings over their disk budget, but what is left is on legal hold");
+                break;
+            }
+            report.recording_segments_budget += gone.len() as u64;
+            freed += remove(&gone, report)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses the export requests left undecided past [`crate::exports::DECISION_WINDOW`]
+    /// and lifts their hold when no other request stands on the incident.
+    fn lapse_exports(
+        &self,
+        reg: &crate::store::Registry,
+        now: DateTime<Utc>,
+        report: &mut PurgeReport,
+    ) -> Result<(), RetentionError> {
+        use crate::store::ExportStatus;
+        let all = reg.exports(None, None)?;
+        let due = now - crate::exports::DECISION_WINDOW;
+        for e in all.iter().filter(|e| e.status == ExportStatus::Requested && e.requested_at <= due) {
+            let mut lapsed = e.clone();
+            lapsed.status = ExportStatus::Refused;
+            lapsed.decided_by = Some("vigie".into());
+            lapsed.decided_at = Some(now);
+            lapsed.decision_note = Some("aucune décision sous 7 jours : refus automatique".into());
+            if !reg.decide_export(&lapsed)? {
+                continue; // decided meanwhile
+            }
+            report.exports_lapsed += 1;
+            let others_stand = all.iter().any(|x| {
+                x.incident_id == e.incident_id
+                    && x.id != e.id
+                    && !matches!(x.status, ExportStatus::Refused)
+                    && !(x.status == ExportStatus::Requested && x.requested_at <= due)
+            });
+            if !others_stand {
+                reg.release_hold(&e.incident_id)?;
+            }
+        }
+        Ok(())
     }
 
     /// The register of purges (one line per class that lost something) and one audit
@@ -217,6 +366,31 @@ impl Retention {
             ("incidents", report.incidents, format!("resolved or closed more than {} days ago", r.incidents_days)),
             ("incident_detections", report.incident_detections, "deleted with their incident".to_owned()),
             ("export_packages", report.export_packages, "download window of 24 h ended".to_owned()),
+            (
+                "export_requests",
+                report.exports_lapsed,
+                "requests no supervisor decided within 7 days, refused".to_owned(),
+            ),
+            (
+                "audit_entries",
+                report.audit_entries,
+                format!("audit entries older than {} days blanked (hashes kept)", r.audit_days),
+            ),
+            (
+                "recordings",
+                report.recording_segments,
+                format!("segments older than {} days (or their camera's retention)", r.evidence_days),
+            ),
+            (
+                "recordings_events",
+                report.recording_segments_events,
+                "events-mode segments no detection keeps".to_owned(),
+            ),
+            (
+                "recordings_budget",
+                report.recording_segments_budget,
+                "oldest segments, to stay within the disk budget".to_owned(),
+            ),
         ];
         let records: Vec<PurgeRecord> = lines
             .into_iter()

@@ -6,6 +6,7 @@
 
 mod postgres;
 mod purge;
+mod recordings;
 mod registers;
 pub mod registry;
 pub mod sql;
@@ -22,6 +23,7 @@ use vigie_model::{
 
 pub use self::postgres::PostgresStore;
 pub use self::purge::PurgeScope;
+pub use self::recordings::{CameraRecordings, HOLD_MARGIN_NS, PurgedSegment, SegmentRecord, WallLayout};
 pub use self::registers::{ExportRecord, ExportStatus, LegalHold, PurgeRecord, Requisition};
 pub use self::registry::{Registry, SensorScope, SessionRecord, TokenRecord, UserRecord};
 pub use self::sqlite::SqliteStore;

@@ -124,13 +124,19 @@ impl Registry {
         Ok(!rows.is_empty())
     }
 
-    /// Whether an incident under hold cites this evidence file (never deleted then).
-    pub fn evidence_held(&self, file_name: &str) -> Result<bool> {
+    /// The evidence files (`<sha256>.<ext>`) that incidents under hold cite: never
+    /// deleted. One query per purge run, however many files the store holds.
+    pub fn held_evidence(&self) -> Result<std::collections::HashSet<String>> {
         let rows = self.conn().rows(
-            "SELECT 1 FROM detections d WHERE d.evidence LIKE $1 AND d.incident_id IS NOT NULL \
-             AND EXISTS (SELECT 1 FROM legal_holds h WHERE h.incident_id = d.incident_id) LIMIT 1",
-            &[format!("%evidence/{file_name}%").into()],
+            "SELECT d.evidence FROM detections d WHERE d.incident_id IS NOT NULL AND d.evidence <> '[]' \
+             AND EXISTS (SELECT 1 FROM legal_holds h WHERE h.incident_id = d.incident_id)",
+            &[],
         )?;
-        Ok(!rows.is_empty())
+        let mut held = std::collections::HashSet::new();
+        for r in rows {
+            let list: Vec<vigie_model::Evidence> = serde_json::from_str(&r.text(0)?).unwrap_or_default();
+            held.extend(list.into_iter().filter_map(|e| e.uri.strip_prefix("evidence/").map(str::to_owned)));
+        }
+        Ok(held)
     }
 }

@@ -73,3 +73,37 @@ CREATE TABLE IF NOT EXISTS purges (
     detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS purges_at ON purges (at_ms);
+
+-- Recordings: one row per segment file (<data>/recordings/<path>), written once on upload.
+-- Times in ns since the epoch, like detections. keep_mode 'events': kept only within
+-- pre_ms before and post_ms after one of the camera's detections.
+CREATE TABLE IF NOT EXISTS recording_segments (
+    id TEXT PRIMARY KEY,
+    camera TEXT NOT NULL,
+    start_ns BIGINT NOT NULL,
+    end_ns BIGINT NOT NULL,
+    bytes BIGINT NOT NULL,
+    sha256 TEXT NOT NULL,
+    codec TEXT NOT NULL,
+    width BIGINT NOT NULL,
+    height BIGINT NOT NULL,
+    frames BIGINT NOT NULL,
+    masked BIGINT NOT NULL,
+    masks BIGINT NOT NULL,
+    keep_mode TEXT NOT NULL,
+    pre_ms BIGINT NOT NULL,
+    post_ms BIGINT NOT NULL,
+    path TEXT NOT NULL,
+    received_ms BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recording_segments_camera_start ON recording_segments (camera, start_ns);
+CREATE INDEX IF NOT EXISTS recording_segments_start ON recording_segments (start_ns);
+
+-- Video wall layouts saved by each operator (the layout is JSON the console writes).
+CREATE TABLE IF NOT EXISTS wall_layouts (
+    username TEXT NOT NULL,
+    name TEXT NOT NULL,
+    layout TEXT NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    PRIMARY KEY (username, name)
+);

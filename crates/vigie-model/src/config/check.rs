@@ -120,6 +120,13 @@ fn check_retention(file: &ConfigFile, err: &ErrAt<'_>) -> Result<super::Retentio
     if let Some(d) = days(&sec.incidents_days, 3650, "incidents_days", "")? {
         r.incidents_days = d;
     }
+    if let Some(d) = &sec.audit_days {
+        // Long enough for the DPO to look into an incident after the fact.
+        if !(180..=3650).contains(d.get_ref()) {
+            return Err(err(d.span(), "audit_days must be within 180..=3650 days".into()));
+        }
+        r.audit_days = *d.get_ref();
+    }
     if let Some(v) = &sec.purge_interval_secs {
         if !(1..=86_400).contains(v.get_ref()) {
             return Err(err(v.span(), "purge_interval_secs must be within 1..=86400".into()));

@@ -49,6 +49,10 @@ pub struct RetentionSection {
     /// Resolved and closed incidents with their history, days after their last change
     /// (default 365, at most 3650).
     pub incidents_days: Option<Spanned<u32>>,
+    /// The audit log: after this many days its entries lose their content (who, what,
+    /// on what) and keep only their hashes, so that it still verifies (default 365,
+    /// 180 to 3650).
+    pub audit_days: Option<Spanned<u32>>,
     /// How often purges run, seconds (default 60).
     pub purge_interval_secs: Option<Spanned<u64>>,
 }

@@ -45,6 +45,7 @@ pub struct RetentionConfig {
     pub detections_days: u32,
     pub evidence_days: u32,
     pub incidents_days: u32,
+    pub audit_days: u32,
     pub purge_interval_secs: u64,
     /// Sensors that keep their detections and evidence for fewer days.
     pub sensor_days: HashMap<String, u32>,
@@ -56,6 +57,7 @@ impl Default for RetentionConfig {
             detections_days: 30,
             evidence_days: MAX_IMAGE_RETENTION_DAYS,
             incidents_days: 365,
+            audit_days: 365,
             purge_interval_secs: 60,
             sensor_days: HashMap::new(),
         }

@@ -19,10 +19,13 @@ pub struct VerifyArgs {
     /// The package (`vigie-extraction-<id>.zip`).
     package: PathBuf,
     /// The hub's export key to trust (C2SP verifier key text, or a file holding it, e.g.
-    /// from the hub's transparency page). Without it, the package's own `export.pub` is
-    /// used: that proves the package is intact, not who made it.
-    #[arg(long)]
+    /// from the hub's transparency page): proves who made the package.
+    #[arg(long, required_unless_present = "integrity_only")]
     public_key: Option<String>,
+    /// Check against the package's own `export.pub` instead: proves the package is intact,
+    /// not who made it (anyone can sign a forgery with a key of their own).
+    #[arg(long, conflicts_with = "public_key")]
+    integrity_only: bool,
 }
 
 pub fn run(cmd: ExportCommand) -> anyhow::Result<()> {
