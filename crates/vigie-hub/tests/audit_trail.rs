@@ -100,3 +100,50 @@ async fn a_changed_config_file_is_an_audited_config_change() {
     assert_eq!(changes[1]["detail"]["change"], "config_changed");
     assert_eq!(changes[1]["detail"]["previous_sha256"], changes[0]["detail"]["sha256"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_the_one_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |toml: String, sub: &str| {
+        let dir = dir.path().join(sub);
+        async move {
+            std::fs::create_dir_all(&dir).unwrap();
+            let file = dir.join("vigie.toml");
+            std::fs::write(&file, toml).unwrap();
+            let config = std::sync::Arc::new(vigie_model::config::Config::load(&file).unwrap());
+            let hub = Hub::start_with_audit(
+                HubOptions {
+                    config,
+                    http_listen: "127.0.0.1:0".parse().unwrap(),
+                    store_url: dir.join("vigie.db").display().to_string(),
+                    mqtt: MqttMode::Off,
+                    clock: common::ManualClock::at(common::t0()).clock(),
+                },
+                Some(dir.join("audit")),
+            )
+            .await
+            .unwrap();
+            common::add_user(&hub, "olivia", vigie_hub::auth::Role::Operator, "Ile-de-Nantes-2026");
+            let body = serde_json::json!({ "username": "olivia", "password": "wrong" }).to_string();
+            let headers = [("Content-Type", "application/json"), ("X-Forwarded-For", "203.0.113.50, 198.51.100.7")];
+            let r = common::request_anonymous(hub.http_addr, "POST", "/api/v1/login", &headers, body.as_bytes()).await;
+            assert_eq!(r.status, 401);
+            hub.stop().await;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let entries = std::fs::read_to_string(dir.join("audit").join(vigie_audit::ENTRIES_FILE)).unwrap();
+            entries
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .find(|e| e["action"] == "login_failed")
+                .map(|e| e["detail"]["client"].as_str().unwrap_or_default().to_owned())
+                .unwrap()
+        }
+    };
+    let trusting = format!("{}\n[http]\ntrusted_proxies = [\"127.0.0.1\"]\n", common::CONFIG_TOML);
+    assert_eq!(start(trusting, "proxied").await, "198.51.100.7", "the proxy's last hop names the client");
+    assert_eq!(
+        start(common::CONFIG_TOML.to_owned(), "direct").await,
+        "127.0.0.1",
+        "without [http] the header is ignored"
+    );
+}

@@ -103,6 +103,7 @@ pub(crate) async fn authorize(
         };
     }
     req.extensions_mut().insert(principal);
+    let client = client_of(client, req.headers(), &st.ingest.config().trusted_proxies);
     req.extensions_mut().insert(ClientAddr(client));
     next.run(req).await
 }
@@ -110,3 +111,52 @@ pub(crate) async fn authorize(
 /// The client's address (for the audit log and the login lock-out).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
+
+/// The client behind the socket's peer: when the peer is a trusted reverse proxy, the last
+/// address of `X-Forwarded-For` that is not itself a trusted proxy (the ones before it are
+/// whatever the client chose to send). Anything unparsable: the peer.
+pub(crate) fn client_of(peer: SocketAddr, headers: &HeaderMap, trusted: &[std::net::IpAddr]) -> SocketAddr {
+    if !trusted.contains(&peer.ip()) {
+        return peer;
+    }
+    let hops = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+    let named = hops.rsplit(',').map(str::trim).filter(|h| !h.is_empty()).map(|h| h.parse::<std::net::IpAddr>());
+    for hop in named {
+        match hop {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return SocketAddr::new(ip, peer.port()),
+            Err(_) => return peer,
+        }
+    }
+    peer
+}
+
+#[cfg(test)]
+mod client_tests {
+    use super::*;
+
+    fn headers(xff: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in xff {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_may_name_the_client() {
+        let proxy: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let trusted = ["127.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()];
+        let direct: SocketAddr = "203.0.113.9:5000".parse().unwrap();
+        // A client talking to the hub directly cannot pretend to be someone else.
+        assert_eq!(client_of(direct, &headers(&["198.51.100.1"]), &trusted), direct);
+        // Through the proxy: the last hop the proxies did not add; spoofed hops before it are ignored.
+        let got = client_of(proxy, &headers(&["1.2.3.4, 198.51.100.7", "10.0.0.2"]), &trusted);
+        assert_eq!(got.ip(), "198.51.100.7".parse::<std::net::IpAddr>().unwrap());
+        // No header, or garbage: the proxy itself.
+        assert_eq!(client_of(proxy, &headers(&[]), &trusted), proxy);
+        assert_eq!(client_of(proxy, &headers(&["not-an-ip"]), &trusted), proxy);
+        // Nothing trusted: the header is never read.
+        assert_eq!(client_of(proxy, &headers(&["198.51.100.7"]), &[]), proxy);
+    }
+}

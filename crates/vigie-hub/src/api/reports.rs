@@ -10,13 +10,14 @@
 //! The photo is cleaned by [`crate::evidence::clean`].
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::SecondsFormat;
@@ -24,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use vigie_model::DetectionId;
 use vigie_model::sensor::SensorType;
 
-use super::{ApiError, AppState, ErrorCode};
+use super::{ApiError, AppState, ClientAddr, ErrorCode};
 use crate::evidence::clean::{MAX_PHOTO_BYTES, PhotoError, clean_photo};
 use crate::ingest::Outcome;
 use crate::metrics::Transport;
@@ -174,7 +175,7 @@ fn decode_photo(p: &PhotoUpload) -> Result<Vec<u8>, ApiError> {
 /// `POST /api/v1/reports`.
 pub async fn post(
     State(st): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     body: Result<Json<ReportRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ReportAccepted>), Response> {
     let Json(req) = body.map_err(|rejection| {

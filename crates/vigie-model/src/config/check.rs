@@ -89,6 +89,12 @@ pub(super) fn check(text: &str, path: &Path, base: Option<&Path>) -> Result<Conf
     config.source = Some(path.to_owned());
     config.authorizations = authorizations;
     config.retention = retention;
+    for p in file.http.trusted_proxies.iter().flatten() {
+        let ip = p.get_ref().trim().parse::<std::net::IpAddr>().map_err(|_| {
+            err(p.span(), format!("trusted_proxies: {:?} is not an IP address (e.g. \"127.0.0.1\")", p.get_ref()))
+        })?;
+        config.trusted_proxies.push(ip);
+    }
     config.social_index = file.social.index.as_ref().map(|rel| match base {
         Some(b) => b.join(rel.get_ref()),
         None => PathBuf::from(rel.get_ref()),

@@ -26,6 +26,20 @@ pub struct ConfigFile {
     pub retention: RetentionSection,
     #[serde(default)]
     pub social: SocialSection,
+    #[serde(default)]
+    pub http: HttpSection,
+}
+
+/// The HTTP side of the hub.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// Addresses of the reverse proxies in front of the hub (e.g. `["127.0.0.1"]`). A
+    /// request from one of them is taken as coming from the address it names in
+    /// `X-Forwarded-For` (the last one that is not itself a trusted proxy), for the login
+    /// lock-out, the citizen-report rate limit and the audit log. Default: none, the
+    /// socket's peer is the client.
+    pub trusted_proxies: Option<Vec<Spanned<String>>>,
 }
 
 /// Online-media search for operators, through the hub's accounts and audit log.

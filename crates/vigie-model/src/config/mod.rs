@@ -114,6 +114,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// The online-media search index the hub lets operators search (read only).
     pub social_index: Option<PathBuf>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`[http]`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Sensor id → position in `sensors`; ingest looks a sensor up per detection.
     sensor_index: HashMap<String, usize>,
 }
@@ -139,6 +141,7 @@ impl Config {
             authorizations: vec![],
             retention: RetentionConfig::default(),
             social_index: None,
+            trusted_proxies: vec![],
             sensor_index,
         }
     }

@@ -161,3 +161,13 @@ fn rejects_images_kept_beyond_the_legal_month() {
     let e = check(&format!("{SENSOR}\n[retention]\ndetections_days = 0\n")).unwrap_err();
     assert!(e.message.contains("detections_days"), "{e}");
 }
+
+#[test]
+fn trusted_proxies_are_addresses_or_refused_at_their_line() {
+    let c = check(&format!("{SENSOR}\n[http]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n")).unwrap();
+    assert_eq!(c.trusted_proxies, vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap(), "::1".parse().unwrap()]);
+    assert!(check(SENSOR).unwrap().trusted_proxies.is_empty(), "none by default");
+    let e = check(&format!("{SENSOR}\n[http]\ntrusted_proxies = [\"proxy.local\"]\n")).unwrap_err();
+    assert_eq!(e.line, 14, "{e}");
+    assert!(e.message.contains("not an IP address"), "{e}");
+}
