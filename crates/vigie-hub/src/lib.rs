@@ -112,7 +112,12 @@ impl Hub {
         audit_dir: Option<std::path::PathBuf>,
         evidence_dir: Option<std::path::PathBuf>,
     ) -> Result<Hub, HubError> {
-        Hub::start_with_recordings(opts, audit_dir, evidence_dir, retention::RecordingBudget::default()).await
+        let r = &opts.config.retention;
+        let budget = retention::RecordingBudget {
+            max_bytes: r.recordings_max_gib.map(|g| g.saturating_mul(1 << 30)),
+            min_free_share: f64::from(r.recordings_min_free_percent) / 100.0,
+        };
+        Hub::start_with_recordings(opts, audit_dir, evidence_dir, budget).await
     }
 
     /// [`Hub::start_full`], with the disk budget of recordings (kept in `recordings`

@@ -139,6 +139,18 @@ fn check_retention(file: &ConfigFile, err: &ErrAt<'_>) -> Result<super::Retentio
         }
         r.purge_interval_secs = *v.get_ref();
     }
+    if let Some(v) = &sec.recordings_max_gib {
+        if *v.get_ref() == 0 {
+            return Err(err(v.span(), "recordings_max_gib must be at least 1 (leave it out for no cap)".into()));
+        }
+        r.recordings_max_gib = Some(*v.get_ref());
+    }
+    if let Some(v) = &sec.recordings_min_free_percent {
+        if *v.get_ref() > 90 {
+            return Err(err(v.span(), "recordings_min_free_percent must be within 0..=90".into()));
+        }
+        r.recordings_min_free_percent = *v.get_ref();
+    }
     for s in &file.sensors {
         let s = s.get_ref();
         if let Some(d) = days(

@@ -69,6 +69,10 @@ pub struct RetentionSection {
     pub audit_days: Option<Spanned<u32>>,
     /// How often purges run, seconds (default 60).
     pub purge_interval_secs: Option<Spanned<u64>>,
+    /// Disk budget of recordings, GiB (default: none, only the free share below).
+    pub recordings_max_gib: Option<Spanned<u64>>,
+    /// Share of the recordings' disk kept free, percent (default 5, at most 90).
+    pub recordings_min_free_percent: Option<Spanned<u8>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -47,6 +47,10 @@ pub struct RetentionConfig {
     pub incidents_days: u32,
     pub audit_days: u32,
     pub purge_interval_secs: u64,
+    /// Recordings may use at most this many GiB (oldest segments not on hold go first).
+    pub recordings_max_gib: Option<u64>,
+    /// Keep at least this percentage of the recordings' disk free.
+    pub recordings_min_free_percent: u8,
     /// Sensors that keep their detections and evidence for fewer days.
     pub sensor_days: HashMap<String, u32>,
 }
@@ -59,6 +63,8 @@ impl Default for RetentionConfig {
             incidents_days: 365,
             audit_days: 365,
             purge_interval_secs: 60,
+            recordings_max_gib: None,
+            recordings_min_free_percent: 5,
             sensor_days: HashMap::new(),
         }
     }

@@ -171,3 +171,13 @@ fn trusted_proxies_are_addresses_or_refused_at_their_line() {
     assert_eq!(e.line, 14, "{e}");
     assert!(e.message.contains("not an IP address"), "{e}");
 }
+
+#[test]
+fn the_recordings_disk_budget_is_bounded() {
+    let c =
+        check(&format!("{SENSOR}\n[retention]\nrecordings_max_gib = 500\nrecordings_min_free_percent = 10\n")).unwrap();
+    assert_eq!((c.retention.recordings_max_gib, c.retention.recordings_min_free_percent), (Some(500), 10));
+    assert_eq!(check(SENSOR).unwrap().retention.recordings_min_free_percent, 5);
+    let e = check(&format!("{SENSOR}\n[retention]\nrecordings_min_free_percent = 95\n")).unwrap_err();
+    assert!(e.message.contains("0..=90"), "{e}");
+}
