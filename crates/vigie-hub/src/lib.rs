@@ -240,7 +240,15 @@ impl Hub {
                 tokio::task::spawn_blocking(move || exports::Exports::open(store, evidence, &dir, clock, name))
                     .await
                     .map_err(|e| HubError::Audit(e.to_string()))?
-                    .map_err(|e| HubError::Audit(e.to_string()))?,
+                    .map_err(|e| HubError::Audit(e.to_string()))
+                    .map(|x| match &recordings {
+                        // Cameras' clips are cut from the recordings by FFmpeg.
+                        Some(archive) => x.with_clips(exports::clip::ClipSource {
+                            archive: archive.clone(),
+                            ffmpeg: std::path::PathBuf::from("ffmpeg"),
+                        }),
+                        None => x,
+                    })?,
             );
         }
         let retention = retention::Retention::new(

@@ -7,6 +7,7 @@
 //! 24 hours, then it is deleted. Every step is in the register of extractions (R252-11)
 //! and in the audit log.
 
+pub mod clip;
 mod font;
 pub mod package;
 pub(crate) mod watermark;
@@ -61,6 +62,8 @@ pub struct Exports {
     key: Arc<LogKey>,
     clock: Clock,
     hub_name: String,
+    /// Recordings to cut the cameras' clips from (none: images and uploaded clips only).
+    clips: Option<clip::ClipSource>,
 }
 
 fn check_text(name: &str, v: &str, max: usize) -> Result<String, ExportError> {
@@ -82,7 +85,13 @@ impl Exports {
     ) -> Result<Exports, ExportError> {
         let key = LogKey::load_or_create_named(dir, KEY_FILE, PUBLIC_KEY_FILE, KEY_ORIGIN)
             .map_err(|e| ExportError::Key(e.to_string()))?;
-        Ok(Exports { store, evidence, dir: dir.to_owned(), key: Arc::new(key), clock, hub_name })
+        Ok(Exports { store, evidence, dir: dir.to_owned(), key: Arc::new(key), clock, hub_name, clips: None })
+    }
+
+    /// Packages also hold each camera's clip, cut from these recordings.
+    pub fn with_clips(mut self, source: clip::ClipSource) -> Exports {
+        self.clips = Some(source);
+        self
     }
 
     /// The public key that verifies packages (C2SP verifier key text).

@@ -46,9 +46,27 @@ struct FileEntry {
     bytes: u64,
     /// The evidence file it was made from (its SHA-256 in the hub's evidence store).
     source_sha256: String,
-    /// Images carry the export id burned in; clips are copied as they are (burning into
-    /// video needs a re-encode, done by the recording export).
+    /// Images and the clips cut from recordings carry the export id burned in; clips a
+    /// device uploaded as evidence are copied as they are.
     watermarked: bool,
+    /// A clip cut from recordings: its camera, span, and the segments it was cut from (for
+    /// a clip, `source_sha256` is the SHA-256 of their hashes, one per line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recording: Option<RecordingSource>,
+}
+
+#[derive(Serialize)]
+struct RecordingSource {
+    camera: String,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    segments: Vec<SegmentSource>,
+}
+
+#[derive(Serialize)]
+struct SegmentSource {
+    id: String,
+    sha256: String,
 }
 
 #[derive(Serialize)]
@@ -76,7 +94,7 @@ d'extraction du centre, export.pub (aussi publiée sur sa page de transparence).
 Vérifier : vigie export verify <paquet>.zip --public-key <clé de la page de transparence>\n\
 (la clé export.pub du paquet ne prouve que son intégrité, pas son origine)\n\
 ou : sha256sum evidence/* (comparer au manifeste) et une vérification Ed25519 de manifest.sig.\n\
-Les images portent le numéro d'extraction incrusté.\n";
+Les images et les extraits vidéo des enregistrements portent le numéro d'extraction incrusté.\n";
 
 pub fn build(x: &Exports, e: &ExportRecord) -> Result<Built, ExportError> {
     let id = vigie_model::IncidentId::parse(&e.incident_id).map_err(|err| ExportError::Package(err.to_string()))?;
@@ -111,8 +129,46 @@ pub fn build(x: &Exports, e: &ExportRecord) -> Result<Built, ExportError> {
                 bytes: out.len() as u64,
                 source_sha256: hex(&bytes),
                 watermarked,
+                recording: None,
             });
             entries.push((file_name, out));
+        }
+    }
+    if let Some(src) = &x.clips {
+        for (camera, (from, to)) in super::clip::spans(&detail) {
+            let segments = x.store.registry().segments(&camera, from, to, super::clip::MAX_SEGMENTS)?;
+            if segments.is_empty() {
+                continue; // not a camera, or nothing recorded then
+            }
+            let work = x.dir.join(format!(".clip-{}-{}", e.id, ulid::Ulid::new()));
+            match super::clip::cut(src, &segments, from, to, &mark, &work) {
+                Ok(clip) => {
+                    let file_name = format!("evidence/{}-{:03}.mp4", e.id, files.len() + 1);
+                    files.push(FileEntry {
+                        name: file_name.clone(),
+                        media_type: "video/mp4".into(),
+                        sha256: hex(&clip.bytes),
+                        bytes: clip.bytes.len() as u64,
+                        source_sha256: super::clip::sources_sha256(&clip.segments),
+                        watermarked: true,
+                        recording: Some(RecordingSource {
+                            camera: clip.camera,
+                            from: clip.from,
+                            to: clip.to,
+                            segments: clip
+                                .segments
+                                .into_iter()
+                                .map(|(id, sha256)| SegmentSource { id, sha256 })
+                                .collect(),
+                        }),
+                    });
+                    entries.push((file_name, clip.bytes));
+                }
+                Err(reason) => {
+                    let _ = std::fs::remove_dir_all(&work);
+                    missing.push(format!("recording/{camera} {}..{}: {reason}", from.to_rfc3339(), to.to_rfc3339()));
+                }
+            }
         }
     }
     let count = files.len() as u64;
