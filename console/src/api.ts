@@ -7,6 +7,7 @@ import type { Me, Role } from './types/me';
 import type { Token, User } from './types/account';
 import type { Transparency } from './types/transparency';
 import type { SocialResults } from './types/social';
+import type { LiveCamera, WallLayout } from './types/wall';
 import type { AuditEntry, AuthorizationLine, ExportRecord, LegalHold, PurgeRecord, Requisition } from './types/export';
 
 export class ApiFailure extends Error {
@@ -101,5 +102,10 @@ export const api = {
   health: () => req<{ social_search: boolean }>('GET', '/api/v1/health'),
   auditEntries: (q: string) => req<AuditEntry[]>('GET', `/api/v1/audit/entries${q}`),
   postReport: (r: ReportRequest) => req<{ reference: string }>('POST', '/api/v1/reports', r),
+  live: () => req<LiveCamera[]>('GET', '/api/v1/live'),
+  wallLayouts: () => req<WallLayout[]>('GET', '/api/v1/wall/layouts'),
+  saveWallLayout: (name: string, layout: { grid: number; tiles: (string | null)[] }) =>
+    req<null>('PUT', `/api/v1/wall/layouts/${encodeURIComponent(name)}`, { layout }),
+  deleteWallLayout: (name: string) => req<null>('DELETE', `/api/v1/wall/layouts/${encodeURIComponent(name)}`),
   postDetection: (d: Detection) => req<PostResult>('POST', '/api/v1/detections', JSON.stringify(d) + '\n', true),
 };

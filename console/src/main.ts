@@ -13,19 +13,20 @@ import { VigieMap } from './map';
 import { Queue } from './queue';
 import { renderDashboard } from './dashboard';
 import { renderSensors } from './sensors';
+import { leaveWall, renderWall } from './wall';
 import { beep, isMuted, setMuted, unlockAudio } from './sound';
 import { state, upsert } from './state';
 import type { IncidentChange } from './types/incident';
 import type { Me, Role } from './types/me';
 import { $, h } from './util';
 
-type View = 'incidents' | 'dashboard' | 'sensors' | 'social' | 'exports' | 'audit' | 'registers' | 'accounts';
-const ALL_VIEWS: View[] = ['incidents', 'dashboard', 'sensors', 'social', 'exports', 'audit', 'registers', 'accounts'];
+type View = 'incidents' | 'dashboard' | 'sensors' | 'social' | 'exports' | 'wall' | 'audit' | 'registers' | 'accounts';
+const ALL_VIEWS: View[] = ['incidents', 'dashboard', 'sensors', 'social', 'exports', 'wall', 'audit', 'registers', 'accounts'];
 
 /** The views each role may open, in the order of the 1, 2, 3… keys. */
 const VIEWS_FOR: Record<Role, View[]> = {
-  operator: ['incidents', 'dashboard', 'sensors', 'exports'],
-  supervisor: ['incidents', 'dashboard', 'sensors', 'exports'],
+  operator: ['incidents', 'dashboard', 'sensors', 'exports', 'wall'],
+  supervisor: ['incidents', 'dashboard', 'sensors', 'exports', 'wall'],
   dpo: ['audit', 'registers'],
   admin: ['sensors', 'accounts'],
 };
@@ -49,6 +50,8 @@ declare global {
 
 function setView(v: View): void {
   if (!views.includes(v)) return;
+  // Leaving the wall closes every live tile's socket.
+  if (view === 'wall' && v !== 'wall') leaveWall();
   view = v;
   for (const name of ALL_VIEWS) {
     $(`#view-${name}`).hidden = name !== v;
@@ -67,6 +70,7 @@ function setView(v: View): void {
   if (v === 'audit') renderAudit(report);
   if (v === 'registers') void renderRegisters(report).catch(report);
   if (v === 'social') renderSocial(report);
+  if (v === 'wall') void renderWall(report).catch(report);
   if (location.hash !== `#${v}`) history.replaceState(null, '', `#${v}`);
 }
 
@@ -155,6 +159,7 @@ function refreshLabels(): void {
   if (view === 'accounts') void renderAccounts(report).catch(report);
   if (view === 'exports' && me) void renderExports(me, report).catch(report);
   if (view === 'registers') void renderRegisters(report).catch(report);
+  if (view === 'wall') void renderWall(report).catch(report);
 }
 
 function toggleHelp(show?: boolean): void {

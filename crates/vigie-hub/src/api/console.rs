@@ -22,8 +22,10 @@ const TRANSPARENCY_HTML: &str = include_str!("../../../../console/dist/transpare
 const TRANSPARENCY_JS: &str = include_str!("../../../../console/dist/transparency.js");
 const APP_CSS: &str = include_str!("../../../../console/dist/app.css");
 
-/// Scripts and styles come from the hub only; map tiles may come from a tile server.
-const CSP: &str = "default-src 'self'; img-src 'self' data: blob: https: http:; \
+/// Scripts and styles come from the hub only; map tiles may come from a tile server; the
+/// video wall plays the hub's live streams through Media Source Extensions (`blob:` URLs
+/// the page itself creates).
+const CSP: &str = "default-src 'self'; img-src 'self' data: blob: https: http:; media-src 'self' blob:; \
                    style-src 'self' 'unsafe-inline'; connect-src 'self'; object-src 'none'; \
                    base-uri 'none'; frame-ancestors 'none'";
 
