@@ -42,7 +42,7 @@ export interface ReportRequest {
   photo?: { media_type: string; data_base64: string };
 }
 
-async function req<T>(method: string, path: string, body?: unknown, ndjson = false): Promise<T> {
+export async function req<T>(method: string, path: string, body?: unknown, ndjson = false): Promise<T> {
   const init: RequestInit = { method, headers: {}, credentials: 'same-origin' };
   if (method !== 'GET' && csrf) (init.headers as Record<string, string>)['X-CSRF-Token'] = csrf;
   if (body !== undefined) {

@@ -14,19 +14,20 @@ import { Queue } from './queue';
 import { renderDashboard } from './dashboard';
 import { renderSensors } from './sensors';
 import { leaveWall, renderWall } from './wall';
+import { leavePlayback, renderPlayback } from './playback';
 import { beep, isMuted, setMuted, unlockAudio } from './sound';
 import { state, upsert } from './state';
 import type { IncidentChange } from './types/incident';
 import type { Me, Role } from './types/me';
 import { $, h } from './util';
 
-type View = 'incidents' | 'dashboard' | 'sensors' | 'social' | 'exports' | 'wall' | 'audit' | 'registers' | 'accounts';
-const ALL_VIEWS: View[] = ['incidents', 'dashboard', 'sensors', 'social', 'exports', 'wall', 'audit', 'registers', 'accounts'];
+type View = 'incidents' | 'dashboard' | 'sensors' | 'social' | 'exports' | 'wall' | 'playback' | 'audit' | 'registers' | 'accounts';
+const ALL_VIEWS: View[] = ['incidents', 'dashboard', 'sensors', 'social', 'exports', 'wall', 'playback', 'audit', 'registers', 'accounts'];
 
 /** The views each role may open, in the order of the 1, 2, 3… keys. */
 const VIEWS_FOR: Record<Role, View[]> = {
-  operator: ['incidents', 'dashboard', 'sensors', 'exports', 'wall'],
-  supervisor: ['incidents', 'dashboard', 'sensors', 'exports', 'wall'],
+  operator: ['incidents', 'dashboard', 'sensors', 'exports', 'wall', 'playback'],
+  supervisor: ['incidents', 'dashboard', 'sensors', 'exports', 'wall', 'playback'],
   dpo: ['audit', 'registers'],
   admin: ['sensors', 'accounts'],
 };
@@ -48,10 +49,11 @@ declare global {
   }
 }
 
-function setView(v: View): void {
+function setView(v: View, at?: { camera: string; at: number }): void {
   if (!views.includes(v)) return;
   // Leaving the wall closes every live tile's socket.
   if (view === 'wall' && v !== 'wall') leaveWall();
+  if (view === 'playback' && v !== 'playback') leavePlayback();
   view = v;
   for (const name of ALL_VIEWS) {
     $(`#view-${name}`).hidden = name !== v;
@@ -71,6 +73,7 @@ function setView(v: View): void {
   if (v === 'registers') void renderRegisters(report).catch(report);
   if (v === 'social') renderSocial(report);
   if (v === 'wall') void renderWall(report).catch(report);
+  if (v === 'playback') void renderPlayback(report, at?.camera, at?.at).catch(report);
   if (location.hash !== `#${v}`) history.replaceState(null, '', `#${v}`);
 }
 
@@ -160,6 +163,7 @@ function refreshLabels(): void {
   if (view === 'exports' && me) void renderExports(me, report).catch(report);
   if (view === 'registers') void renderRegisters(report).catch(report);
   if (view === 'wall') void renderWall(report).catch(report);
+  if (view === 'playback') void renderPlayback(report).catch(report);
 }
 
 function toggleHelp(show?: boolean): void {
@@ -214,6 +218,7 @@ function onKey(e: KeyboardEvent): void {
     case '4':
     case '5':
     case '6':
+    case '7':
       if (views[Number(e.key) - 1]) setView(views[Number(e.key) - 1]);
       break;
     default:
@@ -275,6 +280,12 @@ async function boot(who: Me): Promise<void> {
     });
   }
   $('#sensor-search').addEventListener('input', () => renderSensors(map));
+  // "Watch the recording" in an incident's detail.
+  document.addEventListener('vigie:playback', (e) => {
+    const d = (e as CustomEvent<{ camera: string; at: number }>).detail;
+    if (view === 'playback') void renderPlayback(report, d.camera, d.at).catch(report);
+    else setView('playback', d);
+  });
   const seesSensors = views.includes('sensors');
   const [zones, basemap, sensors] = await Promise.all([api.zones(), api.basemap(), seesSensors ? api.sensors() : Promise.resolve([])]);
   map.setBasemap(basemap);

@@ -8,6 +8,9 @@ import { openExportRequest } from './exports';
 import type { StoredDetection } from './types/detection';
 import { $, ago, dateTime, clock, h } from './util';
 
+/** "Watch the recording" starts this long before the incident's first camera detection. */
+const JUMP_BEFORE_MS = 2_000;
+
 const MAX_SHOWN = 300;
 /** Least time between two renders caused by the live stream. */
 const LIVE_RENDER_MS = 250;
@@ -219,14 +222,14 @@ export class Queue {
         h('dt', {}, t('detail.outcome')),
         h('dd', {}, i.outcome ? t('outcome.' + i.outcome) : t('detail.none')),
       ),
-      this.renderActions(i),
+      this.renderActions(i, d),
       h('h3', {}, `${t('detail.timeline')} · ${i.detection_count} ${t('detail.detections')}`),
       this.renderTimeline(d, sensorName),
     );
     return f;
   }
 
-  private renderActions(i: Incident): HTMLElement {
+  private renderActions(i: Incident, d: IncidentDetail): HTMLElement {
     const s = i.state;
     const open = s === 'new' || s === 'acknowledged' || s === 'in_progress';
     const btn = (label: string, action: Record<string, unknown>, enabled: boolean, key?: string) =>
@@ -243,6 +246,20 @@ export class Queue {
     );
     const assignee = h('input', { id: 'assignee', type: 'text', maxlength: 100, 'aria-label': t('act.assignee.label'), placeholder: t('act.assignee.label') });
     const note = h('input', { id: 'note', type: 'text', maxlength: 4000, 'aria-label': t('act.note.label'), placeholder: t('act.note.label') });
+    // Playback of the first camera's recording, a few seconds before its first detection.
+    const cam = [...d.detections].sort((a, b) => Date.parse(a.time) - Date.parse(b.time)).find((x) => x.kind.startsWith('video.'));
+    const jump = cam
+      ? h(
+          'button',
+          {
+            type: 'button',
+            id: 'playback-jump',
+            onclick: () =>
+              document.dispatchEvent(new CustomEvent('vigie:playback', { detail: { camera: cam.sensor, at: Date.parse(cam.time) - JUMP_BEFORE_MS } })),
+          },
+          t('pb.jump'),
+        )
+      : null;
     return h(
       'div',
       { class: 'actions' },
@@ -297,6 +314,7 @@ export class Queue {
         'div',
         { class: 'row' },
         h('button', { type: 'button', id: 'export-request', onclick: () => openExportRequest(i.id, (e) => ($('#status-msg').textContent = String(e))) }, t('exp.request')),
+        jump,
       ),
     );
   }

@@ -1,0 +1,172 @@
+// End to end: playback. A real hub (`vigie up --demo`), a live test camera
+// (`vigie record test-camera`) recorded by `vigie record run` in 2-second segments with a
+// device token made through the admin API; a camera detection inside the recording opens an
+// incident. In Chromium the operator opens the incident, jumps to its recording, and the
+// video plays the segment holding the detection's time, the detection marked on the timeline.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { apiLogin, startHub, ulid, vigieBin } from '../hub.mjs';
+import { axe, launch, openPage, shot, signInThroughPage, until } from '../pages/console.mjs';
+
+let hub;
+let browser;
+let cam;
+let dir;
+let token;
+const children = [];
+
+function child(args, what) {
+  const c = spawn(vigieBin(), args, { env: { ...process.env, VIGIE_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  c.log = [];
+  c.stdout.on('data', (b) => c.log.push(String(b)));
+  c.stderr.on('data', (b) => c.log.push(String(b)));
+  c.what = what;
+  children.push(c);
+  return c;
+}
+
+async function stopChild(c) {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const gone = new Promise((r) => c.once('exit', r));
+  c.kill('SIGINT');
+  const t = setTimeout(() => c.kill('SIGKILL'), 8000);
+  await gone;
+  clearTimeout(t);
+}
+
+async function segments() {
+  const from = new Date(Date.now() - 10 * 60_000).toISOString();
+  return hub.get(`/api/v1/recordings/${cam.id}/segments?from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+}
+
+before(async () => {
+  hub = await startHub();
+  const sensors = await hub.get('/api/v1/sensors');
+  // A camera whose analytics include fire: one detection opens an incident.
+  cam = sensors.find((s) => s.type === 'camera' && s.analytics.includes('video.fire'));
+  assert.ok(cam, 'the demo has a camera that reports fire');
+
+  const admin = await apiLogin(hub.base, 'administrateur', 'demo-administrateur-nantes');
+  const r = await fetch(`${hub.base}/api/v1/tokens`, {
+    method: 'POST',
+    headers: { Cookie: admin.cookie, 'X-CSRF-Token': admin.csrf, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ label: `enregistreur ${cam.id}`, sensors: [cam.id] }),
+  });
+  assert.equal(r.status, 200, await r.clone().text());
+  ({ token } = await r.json());
+
+  const camera = child(['record', 'test-camera', '--width', '640', '--height', '360', '--fps', '15'], 'test camera');
+  const url = await until(() => camera.log.join('').match(/^(\S+:\/\/\S+)$/m)?.[1], { timeout: 20_000, what: 'the test camera URL' });
+
+  dir = mkdtempSync(join(tmpdir(), 'vigie-playback-'));
+  const cfg = join(dir, 'recording.toml');
+  writeFileSync(
+    cfg,
+    `[[cameras]]
+id = "${cam.id}"
+url = "${url}"
+segment_secs = 2
+keyframe_secs = 1
+preset = "ultrafast"
+live_view = false
+masks = [ { name = "fenetres", points = [[0.55, 0.15], [0.9, 0.15], [0.9, 0.6], [0.55, 0.6]] } ]
+`,
+  );
+  const rec = child(['record', 'run', '--config', cfg, '--hub', hub.base, '--token', token, '--drain-secs', '1'], 'recorder');
+  // About 8 s recorded: four segments or more held by the hub.
+  await until(
+    async () => {
+      if (rec.exitCode !== null) throw new Error(`recorder exited ${rec.exitCode}: ${rec.log.join('')}`);
+      return (await segments()).length >= 4;
+    },
+    { timeout: 45_000, every: 500, what: `${cam.id} recorded` },
+  );
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const c of children.reverse()) await stopChild(c);
+  await hub?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('from an incident, the recording plays at the detection time with the detection marked', async (t) => {
+  const segs = (await segments()).sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+  // A fire inside the recording: 3 s after the second segment's start (the jump goes 2 s before).
+  const at = Date.parse(segs[1].start) + 3000;
+  const d = {
+    id: ulid(),
+    sensor: cam.id,
+    kind: 'video.fire',
+    time: new Date(at).toISOString(),
+    location: { lon: cam.lon + 0.0004, lat: cam.lat },
+    confidence: 0.9,
+    attributes: { area_m2: 2 },
+  };
+  const post = await fetch(`${hub.base}/api/v1/detections`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-ndjson' },
+    body: JSON.stringify(d) + '\n',
+  });
+  const res = await post.json();
+  assert.equal(res.results?.[0]?.status, 'accepted', JSON.stringify(res));
+  const incident = await until(async () => (await hub.get(`/api/v1/detections/${d.id}`)).incident, { what: 'the incident' });
+
+  const { page, errors, context } = await openPage(browser, `${hub.base}/`);
+  await signInThroughPage(page, 'operateur', 'demo-operateur-nantes');
+  await page.waitForSelector('#live.on', { timeout: 10_000 });
+  await page.locator(`#queue-list li[data-id="${incident}"] button`).click();
+  await page.waitForSelector('#detail:not([hidden]) #playback-jump');
+  assert.equal(await page.locator('#playback-jump').innerText(), 'Revoir l’enregistrement');
+  await page.click('#playback-jump');
+
+  await page.waitForSelector('#view-playback:not([hidden]) #pb-video[data-segment]', { timeout: 15_000 });
+  assert.equal(await page.locator('#tab-playback').getAttribute('aria-current'), 'page');
+  assert.equal(await page.locator('#pb-camera').inputValue(), cam.id);
+  const wall = () =>
+    page.evaluate(() => {
+      const v = document.querySelector('#pb-video');
+      return {
+        at: Date.parse(v.dataset.segmentStart) + (v.currentTime - Number(v.dataset.origin || 0)) * 1000,
+        t: v.currentTime,
+        w: v.videoWidth,
+        h: v.videoHeight,
+        paused: v.paused,
+        origin: v.dataset.origin,
+      };
+    });
+  await page.waitForFunction(() => document.querySelector('#pb-video').readyState >= 2, null, { timeout: 10_000 });
+  const s0 = await wall();
+  t.diagnostic(`first sample ${JSON.stringify(s0)}; detection at ${d.time}`);
+  assert.ok(Math.abs(s0.at - at) < 3000, `playback at ${new Date(s0.at).toISOString()}, within 3 s of the detection (${d.time})`);
+  await until(async () => (await wall()).t > s0.t + 0.5, { timeout: 6000, what: 'currentTime advancing' });
+  const s1 = await wall();
+  assert.ok(s1.w > 0 && s1.h > 0, `videoWidth ${s1.w} × ${s1.h}`);
+  assert.equal(s1.paused, false);
+
+  // The detection is marked on the timeline, where its time falls.
+  const mark = page.locator(`#pb-timeline .pb-mark[data-detection="${d.id}"]`);
+  assert.equal(await mark.count(), 1, 'the detection is marked');
+  assert.ok((await page.locator('#pb-timeline .pb-span').count()) >= 4, 'the recorded segments are drawn');
+
+  // Playing on: the next segment follows the first.
+  const first = await page.locator('#pb-video').getAttribute('data-segment');
+  await page.waitForFunction((id) => document.querySelector('#pb-video').dataset.segment !== id, first, { timeout: 10_000 });
+
+  // Keyboard: speed and a step back on the timeline.
+  await page.click('#pb-speeds button[data-speed="2"]');
+  assert.equal(await page.evaluate(() => document.querySelector('#pb-video').playbackRate), 2);
+  await page.focus('#pb-timeline');
+  const before = (await wall()).at;
+  await page.keyboard.press('ArrowLeft');
+  await until(async () => (await wall()).at < before - 2000, { timeout: 8000, what: 'a step back' });
+  await shot(page, '32-playback');
+  assert.deepEqual(await axe(page), [], 'no serious/critical a11y violations in playback');
+  assert.deepEqual(errors, [], 'no console errors');
+  await context.close();
+});
