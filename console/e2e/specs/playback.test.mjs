@@ -3,13 +3,13 @@
 // device token made through the admin API; a camera detection inside the recording opens an
 // incident. In Chromium the operator opens the incident, jumps to its recording, and the
 // video plays the segment holding the detection's time, the detection marked on the timeline.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiLogin, startHub, ulid, vigieBin } from '../hub.mjs';
+import { startHub, ulid } from '../hub.mjs';
+import { deviceToken, recordTestCamera, stopAll } from '../recorder.mjs';
 import { axe, launch, openPage, shot, signInThroughPage, until } from '../pages/console.mjs';
 
 let hub;
@@ -18,25 +18,6 @@ let cam;
 let dir;
 let token;
 const children = [];
-
-function child(args, what) {
-  const c = spawn(vigieBin(), args, { env: { ...process.env, VIGIE_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  c.log = [];
-  c.stdout.on('data', (b) => c.log.push(String(b)));
-  c.stderr.on('data', (b) => c.log.push(String(b)));
-  c.what = what;
-  children.push(c);
-  return c;
-}
-
-async function stopChild(c) {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const gone = new Promise((r) => c.once('exit', r));
-  c.kill('SIGINT');
-  const t = setTimeout(() => c.kill('SIGKILL'), 8000);
-  await gone;
-  clearTimeout(t);
-}
 
 async function segments() {
   const from = new Date(Date.now() - 10 * 60_000).toISOString();
@@ -50,33 +31,16 @@ before(async () => {
   cam = sensors.find((s) => s.type === 'camera' && s.analytics.includes('video.fire'));
   assert.ok(cam, 'the demo has a camera that reports fire');
 
-  const admin = await apiLogin(hub.base, 'administrateur', 'demo-administrateur-nantes');
-  const r = await fetch(`${hub.base}/api/v1/tokens`, {
-    method: 'POST',
-    headers: { Cookie: admin.cookie, 'X-CSRF-Token': admin.csrf, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ label: `enregistreur ${cam.id}`, sensors: [cam.id] }),
-  });
-  assert.equal(r.status, 200, await r.clone().text());
-  ({ token } = await r.json());
-
-  const camera = child(['record', 'test-camera', '--width', '640', '--height', '360', '--fps', '15'], 'test camera');
-  const url = await until(() => camera.log.join('').match(/^(\S+:\/\/\S+)$/m)?.[1], { timeout: 20_000, what: 'the test camera URL' });
-
+  token = await deviceToken(hub, cam.id);
   dir = mkdtempSync(join(tmpdir(), 'vigie-playback-'));
-  const cfg = join(dir, 'recording.toml');
-  writeFileSync(
-    cfg,
-    `[[cameras]]
-id = "${cam.id}"
-url = "${url}"
-segment_secs = 2
-keyframe_secs = 1
-preset = "ultrafast"
-live_view = false
-masks = [ { name = "fenetres", points = [[0.55, 0.15], [0.9, 0.15], [0.9, 0.6], [0.55, 0.6]] } ]
-`,
-  );
-  const rec = child(['record', 'run', '--config', cfg, '--hub', hub.base, '--token', token, '--drain-secs', '1'], 'recorder');
+  const rec = await recordTestCamera(children, {
+    hub,
+    cameraId: cam.id,
+    token,
+    dir,
+    mask: { x0: 0.55, y0: 0.15, x1: 0.9, y1: 0.6 },
+    extra: 'live_view = false\n',
+  });
   // About 8 s recorded: four segments or more held by the hub.
   await until(
     async () => {
@@ -90,7 +54,7 @@ masks = [ { name = "fenetres", points = [[0.55, 0.15], [0.9, 0.15], [0.9, 0.6], 
 
 after(async () => {
   await browser?.close();
-  for (const c of children.reverse()) await stopChild(c);
+  await stopAll(children);
   await hub?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

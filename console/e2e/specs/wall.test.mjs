@@ -2,13 +2,13 @@
 // (`vigie record test-camera`), a recorder (`vigie record run`) that burns one privacy mask
 // in and publishes the live view with a device token made through the admin API; Chromium
 // plays the tile with Media Source Extensions, and the pixels under the mask are read back.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiLogin, startHub, vigieBin } from '../hub.mjs';
+import { startHub } from '../hub.mjs';
+import { deviceToken, recordTestCamera, stopAll } from '../recorder.mjs';
 import { axe, launch, openPage, shot, signInThroughPage, until } from '../pages/console.mjs';
 
 // The mask, in relative coordinates (a rectangle on the right); the test camera's time code
@@ -26,25 +26,6 @@ let errors;
 let cam;
 let dir;
 const children = [];
-
-function child(args, what) {
-  const c = spawn(vigieBin(), args, { env: { ...process.env, VIGIE_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  c.log = [];
-  c.stdout.on('data', (b) => c.log.push(String(b)));
-  c.stderr.on('data', (b) => c.log.push(String(b)));
-  c.what = what;
-  children.push(c);
-  return c;
-}
-
-async function stopChild(c) {
-  if (c.exitCode !== null || c.signalCode !== null) return;
-  const gone = new Promise((r) => c.once('exit', r));
-  c.kill('SIGINT');
-  const t = setTimeout(() => c.kill('SIGKILL'), 8000);
-  await gone;
-  clearTimeout(t);
-}
 
 async function liveOf(id) {
   return (await hub.get('/api/v1/live')).find((c) => c.camera === id);
@@ -94,34 +75,11 @@ before(async () => {
   assert.ok(cam, 'the demo has a camera');
 
   // A device token for that camera only, made by the administrator through the API.
-  const admin = await apiLogin(hub.base, 'administrateur', 'demo-administrateur-nantes');
-  const r = await fetch(`${hub.base}/api/v1/tokens`, {
-    method: 'POST',
-    headers: { Cookie: admin.cookie, 'X-CSRF-Token': admin.csrf, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ label: `enregistreur ${cam.id}`, sensors: [cam.id] }),
-  });
-  assert.equal(r.status, 200, await r.clone().text());
-  const { token } = await r.json();
+  const token = await deviceToken(hub, cam.id);
   assert.match(token, /^vgt_/);
 
-  // The test camera prints its URL, then serves until killed.
-  const camera = child(['record', 'test-camera', '--width', '640', '--height', '360', '--fps', '15'], 'test camera');
-  const url = await until(() => camera.log.join('').match(/^(\S+:\/\/\S+)$/m)?.[1], { timeout: 20_000, what: 'the test camera URL' });
-
   dir = mkdtempSync(join(tmpdir(), 'vigie-wall-'));
-  const cfg = join(dir, 'recording.toml');
-  writeFileSync(
-    cfg,
-    `[[cameras]]
-id = "${cam.id}"
-url = "${url}"
-segment_secs = 2
-keyframe_secs = 1
-preset = "ultrafast"
-masks = [ { name = "fenetres", points = [[${MASK.x0}, ${MASK.y0}], [${MASK.x1}, ${MASK.y0}], [${MASK.x1}, ${MASK.y1}], [${MASK.x0}, ${MASK.y1}]] } ]
-`,
-  );
-  const rec = child(['record', 'run', '--config', cfg, '--hub', hub.base, '--token', token, '--drain-secs', '1'], 'recorder');
+  const rec = await recordTestCamera(children, { hub, cameraId: cam.id, token, dir, mask: MASK });
   await until(
     async () => {
       if (rec.exitCode !== null) throw new Error(`recorder exited ${rec.exitCode}: ${rec.log.join('')}`);
@@ -138,7 +96,7 @@ masks = [ { name = "fenetres", points = [[${MASK.x0}, ${MASK.y0}], [${MASK.x1}, 
 
 after(async () => {
   await browser?.close();
-  for (const c of children.reverse()) await stopChild(c);
+  await stopAll(children);
   await hub?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
