@@ -25,6 +25,11 @@ pub enum RecordError {
     Fmp4(#[from] Fmp4Error),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(
+        "spool folder {path} is in use by another `vigie record`: give each recorder its own `spool_dir` \
+         (two sharing one would upload, recover and purge each other's segments)"
+    )]
+    SpoolInUse { path: PathBuf },
     #[error("hub: {0}")]
     Hub(String),
 }

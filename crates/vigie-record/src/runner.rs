@@ -36,6 +36,7 @@ pub struct RunReport {
 /// Records until every source ended (files) or `stop` is set (Ctrl-C).
 pub fn run(config: &RecordConfig, opts: &RunOptions, stop: Arc<AtomicBool>) -> Result<RunReport, RecordError> {
     std::fs::create_dir_all(&config.spool_dir).map_err(|e| RecordError::io(&config.spool_dir, e))?;
+    let _lock = spool::lock(&config.spool_dir)?;
     let recovered = spool::recover(&config.spool_dir)?;
     let mut recorder = opts.recorder.clone();
     recorder.spool = config.spool_dir.clone();

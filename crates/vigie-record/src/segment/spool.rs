@@ -32,6 +32,29 @@ impl Spooled {
     }
 }
 
+/// The spool's lock, held while a recorder runs: one recorder per spool folder.
+#[derive(Debug)]
+pub struct SpoolLock {
+    _file: std::fs::File,
+}
+
+/// Takes the spool's lock (`<spool>/.lock`, an advisory file lock the OS releases when the
+/// process ends, even killed), or says the folder is another recorder's.
+pub fn lock(spool: &Path) -> Result<SpoolLock, RecordError> {
+    let path = spool.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| RecordError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(SpoolLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(RecordError::SpoolInUse { path: spool.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(RecordError::io(&path, e)),
+    }
+}
+
 fn camera_dirs(spool: &Path) -> Result<Vec<PathBuf>, RecordError> {
     let rd = match std::fs::read_dir(spool) {
         Ok(rd) => rd,
@@ -176,4 +199,23 @@ pub fn recover(spool: &Path) -> Result<Vec<SegmentMeta>, RecordError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_recorder_per_spool_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock(dir.path()).unwrap();
+        // A second recorder (another open of the lock file) is refused, by name.
+        let err = lock(dir.path()).unwrap_err();
+        assert!(matches!(err, RecordError::SpoolInUse { .. }), "{err}");
+        assert!(err.to_string().contains("its own `spool_dir`"), "{err}");
+        // The lock file is not a camera folder: nothing to upload.
+        assert!(list(dir.path()).unwrap().is_empty());
+        drop(held);
+        lock(dir.path()).expect("free again once the first recorder stopped");
+    }
 }
