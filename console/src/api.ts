@@ -104,7 +104,7 @@ export const api = {
   postReport: (r: ReportRequest) => req<{ reference: string }>('POST', '/api/v1/reports', r),
   live: () => req<LiveCamera[]>('GET', '/api/v1/live'),
   wallLayouts: () => req<WallLayout[]>('GET', '/api/v1/wall/layouts'),
-  saveWallLayout: (name: string, layout: { grid: number; tiles: (string | null)[] }) =>
+  saveWallLayout: (name: string, layout: WallLayout['layout']) =>
     req<null>('PUT', `/api/v1/wall/layouts/${encodeURIComponent(name)}`, { layout }),
   deleteWallLayout: (name: string) => req<null>('DELETE', `/api/v1/wall/layouts/${encodeURIComponent(name)}`),
   postDetection: (d: Detection) => req<PostResult>('POST', '/api/v1/detections', JSON.stringify(d) + '\n', true),

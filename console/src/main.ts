@@ -13,7 +13,7 @@ import { VigieMap } from './map';
 import { Queue } from './queue';
 import { renderDashboard } from './dashboard';
 import { renderSensors } from './sensors';
-import { leaveWall, renderWall } from './wall';
+import { leaveWall, openOnWall, renderWall } from './wall';
 import { leavePlayback, renderPlayback } from './playback';
 import { beep, isMuted, setMuted, unlockAudio } from './sound';
 import { state, upsert } from './state';
@@ -49,7 +49,7 @@ declare global {
   }
 }
 
-function setView(v: View, at?: { camera: string; at: number }): void {
+function setView(v: View, at?: { cameras: string[]; at: number }): void {
   if (!views.includes(v)) return;
   // Leaving the wall closes every live tile's socket.
   if (view === 'wall' && v !== 'wall') leaveWall();
@@ -61,6 +61,8 @@ function setView(v: View, at?: { camera: string; at: number }): void {
     if (name === v) tab.setAttribute('aria-current', 'page');
     else tab.removeAttribute('aria-current');
   }
+  // A narrow header scrolls its tabs: the current one is brought into view.
+  $(`#tab-${v}`).scrollIntoView({ block: 'nearest', inline: 'nearest' });
   if (v === 'incidents') map.mount($('#map-slot-incidents'));
   if (v === 'sensors') {
     map.mount($('#map-slot-sensors'));
@@ -72,8 +74,8 @@ function setView(v: View, at?: { camera: string; at: number }): void {
   if (v === 'audit') renderAudit(report);
   if (v === 'registers') void renderRegisters(report).catch(report);
   if (v === 'social') renderSocial(report);
-  if (v === 'wall') void renderWall(report).catch(report);
-  if (v === 'playback') void renderPlayback(report, at?.camera, at?.at).catch(report);
+  if (v === 'wall') void renderWall(report, at).catch(report);
+  if (v === 'playback') void renderPlayback(report, at?.cameras, at?.at).catch(report);
   if (location.hash !== `#${v}`) history.replaceState(null, '', `#${v}`);
 }
 
@@ -282,9 +284,15 @@ async function boot(who: Me): Promise<void> {
   $('#sensor-search').addEventListener('input', () => renderSensors(map));
   // "Watch the recording" in an incident's detail.
   document.addEventListener('vigie:playback', (e) => {
-    const d = (e as CustomEvent<{ camera: string; at: number }>).detail;
-    if (view === 'playback') void renderPlayback(report, d.camera, d.at).catch(report);
+    const d = (e as CustomEvent<{ cameras: string[]; at: number }>).detail;
+    if (view === 'playback') void renderPlayback(report, d.cameras, d.at).catch(report);
     else setView('playback', d);
+  });
+  // "Open its cameras on the wall": the wall plays their recordings from the incident's time.
+  document.addEventListener('vigie:wall', (e) => {
+    const d = (e as CustomEvent<{ cameras: string[]; at: number }>).detail;
+    if (view === 'wall') openOnWall(d.cameras, d.at);
+    else setView('wall', d);
   });
   const seesSensors = views.includes('sensors');
   const [zones, basemap, sensors] = await Promise.all([api.zones(), api.basemap(), seesSensors ? api.sensors() : Promise.resolve([])]);

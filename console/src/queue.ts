@@ -1,15 +1,14 @@
 // The live incident queue and the incident detail (timeline, actions).
-import { api, ApiFailure } from './api';
+import { api, ApiFailure, req } from './api';
 import { getLang, t, kindLabel } from './i18n';
 import { state, visible } from './state';
 import type { Incident, IncidentDetail } from './types/incident';
 import type { VigieMap } from './map';
 import { openExportRequest } from './exports';
+import { incidentCameras, withRecordings } from './incident-cameras';
+import { MAX_SYNC } from './playback';
 import type { StoredDetection } from './types/detection';
 import { $, ago, dateTime, clock, h } from './util';
-
-/** "Watch the recording" starts this long before the incident's first camera detection. */
-const JUMP_BEFORE_MS = 2_000;
 
 const MAX_SHOWN = 300;
 /** Least time between two renders caused by the live stream. */
@@ -246,19 +245,24 @@ export class Queue {
     );
     const assignee = h('input', { id: 'assignee', type: 'text', maxlength: 100, 'aria-label': t('act.assignee.label'), placeholder: t('act.assignee.label') });
     const note = h('input', { id: 'note', type: 'text', maxlength: 4000, 'aria-label': t('act.note.label'), placeholder: t('act.note.label') });
-    // Playback of the first camera's recording, a few seconds before its first detection.
-    const cam = [...d.detections].sort((a, b) => Date.parse(a.time) - Date.parse(b.time)).find((x) => x.kind.startsWith('video.'));
-    const jump = cam
-      ? h(
-          'button',
-          {
-            type: 'button',
-            id: 'playback-jump',
-            onclick: () =>
-              document.dispatchEvent(new CustomEvent('vigie:playback', { detail: { camera: cam.sensor, at: Date.parse(cam.time) - JUMP_BEFORE_MS } })),
-          },
-          t('pb.jump'),
-        )
+    // The incident's cameras (its own, then those near it) that recorded something: played
+    // back in step, or opened on the wall, from a little before its first detection.
+    const view = incidentCameras(i, d, state.sensors);
+    const show = async (what: 'vigie:playback' | 'vigie:wall', max: number) => {
+      try {
+        const over = await req<{ cameras: { camera: string; segments: number }[] }>('GET', '/api/v1/recordings');
+        const recorded = new Set(over.cameras.filter((c) => c.segments > 0).map((c) => c.camera));
+        const cameras = withRecordings(view, recorded).slice(0, max);
+        document.dispatchEvent(new CustomEvent(what, { detail: { cameras, at: view.at } }));
+      } catch (e) {
+        $('#status-msg').textContent = e instanceof Error ? e.message : String(e);
+      }
+    };
+    const jump = view.cameras.length
+      ? h('button', { type: 'button', id: 'playback-jump', onclick: () => void show('vigie:playback', MAX_SYNC) }, t('pb.jump'))
+      : null;
+    const wall = view.cameras.length
+      ? h('button', { type: 'button', id: 'wall-open', onclick: () => void show('vigie:wall', 16) }, t('wall.open'))
       : null;
     return h(
       'div',
@@ -315,6 +319,7 @@ export class Queue {
         { class: 'row' },
         h('button', { type: 'button', id: 'export-request', onclick: () => openExportRequest(i.id, (e) => ($('#status-msg').textContent = String(e))) }, t('exp.request')),
         jump,
+        wall,
       ),
     );
   }

@@ -8,7 +8,8 @@ import { state } from './state';
 import type { LiveCamera, WallLayout } from './types/wall';
 import { Feeder } from './wall-feed';
 import { parseFragment, parseInit, type TrackInfo } from './fmp4';
-import { $, clock, h } from './util';
+import { RecordedPlayer, SyncClock, type PlayerState } from './recorded';
+import { $, clock, dateTime, h } from './util';
 
 export type Grid = 1 | 4 | 9 | 16;
 const GRIDS: Grid[] = [1, 4, 9, 16];
@@ -18,6 +19,18 @@ interface Layout {
   grid: Grid;
   tiles: (string | null)[];
 }
+
+/** A tour: saved layouts shown in turn, each for `dwell_s` seconds. Saved like a layout. */
+interface Tour {
+  layouts: string[];
+  dwell_s: number;
+}
+const DWELL_DEFAULT_S = 20;
+const DWELL_MIN_S = 5;
+const DWELL_MAX_S = 600;
+/** Recordings loaded around the wall's time: 5 minutes before, 30 after (ms). */
+const RECORDED_BEFORE_MS = 5 * 60_000;
+const RECORDED_AFTER_MS = 30 * 60_000;
 
 /** Stay within this of the live edge (seconds). */
 const MAX_LATENCY_S = 1.2;
@@ -301,6 +314,12 @@ const players = new Map<number, TilePlayer>();
 let liveTimer = 0;
 let active = false;
 let report: (e: unknown) => void = () => undefined;
+/** Set while the wall plays recordings at a moment (an incident's) instead of live. */
+let recorded: SyncClock | null = null;
+/** Bumped when the recorded clock is replaced: a late segment list is dropped. */
+let recordedGen = 0;
+let saved: WallLayout[] = [];
+let tour: { name: string; steps: WallLayout[]; i: number; dwell: number; left: number; paused: boolean; timer: number } | null = null;
 
 function isLive(id: string | null): boolean {
   return !!id && !!live.get(id)?.publishing;
@@ -308,6 +327,11 @@ function isLive(id: string | null): boolean {
 
 function cameraName(id: string): string {
   return cameras.find((c) => c.id === id)?.name ?? id;
+}
+
+/** The smallest grid holding `n` tiles. */
+function gridFor(n: number): Grid {
+  return GRIDS.find((g) => g >= n) ?? 16;
 }
 
 function resize(grid: Grid): void {
@@ -333,16 +357,29 @@ function lastName(): string | null {
   }
 }
 
-/** Starts or stops each tile's player to match the layout and who is live. */
+function isTour(l: WallLayout): boolean {
+  return typeof l.layout?.tour === 'object' && l.layout.tour !== null;
+}
+
+function tourOf(l: WallLayout): Tour {
+  const x = l.layout.tour as Partial<Tour>;
+  const dwell = Number(x.dwell_s);
+  return {
+    layouts: Array.isArray(x.layouts) ? x.layouts.filter((n): n is string => typeof n === 'string') : [],
+    dwell_s: Number.isFinite(dwell) ? Math.min(DWELL_MAX_S, Math.max(DWELL_MIN_S, Math.round(dwell))) : DWELL_DEFAULT_S,
+  };
+}
+
+/** Starts or stops each tile's live player to match the layout and who is live. */
 function syncPlayers(): void {
   for (const [i, p] of players) {
-    const want = active && layout.tiles[i] === p.camera && isLive(p.camera);
+    const want = active && !recorded && layout.tiles[i] === p.camera && isLive(p.camera);
     if (!want) {
       p.close();
       players.delete(i);
     }
   }
-  if (!active) return;
+  if (!active || recorded) return;
   layout.tiles.forEach((cam, i) => {
     if (!cam || players.has(i) || !isLive(cam)) return;
     const tile = document.querySelector<HTMLElement>(`#wall-grid .tile[data-tile="${i}"]`);
@@ -370,34 +407,53 @@ function tileInfo(tile: HTMLElement, info: Info): void {
   }
 }
 
+/** A recorded tile's state, shown over its video. */
+function recordedInfo(p: RecordedPlayer): void {
+  const tile = p.video.closest<HTMLElement>('.tile');
+  if (!tile) return;
+  const msg: Record<PlayerState, string> = { loading: t('pb.loading'), playing: '', paused: '', gap: t('pb.gap'), error: t('pb.error') };
+  tile.dataset.state = p.state;
+  $('.tile-state', tile).textContent = msg[p.state];
+  if (p.cur) {
+    const b = $('.badge-masked', tile);
+    b.hidden = false;
+    b.dataset.masked = String(p.cur.masked);
+    b.textContent = p.cur.masked ? t('wall.masked') : t('wall.unmasked');
+  }
+}
+
 function renderTile(i: number): HTMLElement {
   const cam = layout.tiles[i];
   const n = i + 1;
+  const mark = (id: string) => (recorded || !isLive(id) ? '' : '● ');
   const select = h(
     'select',
     { class: 'tile-camera', 'aria-label': t('wall.tile_camera', { n }) },
     h('option', { value: '' }, t('wall.none')),
     ...cameras.map((c) =>
-      h('option', { value: c.id, selected: c.id === cam }, `${isLive(c.id) ? '● ' : ''}${c.name}${isLive(c.id) ? ` (${t('wall.live')})` : ''}`),
+      h('option', { value: c.id, selected: c.id === cam }, `${mark(c.id)}${c.name}${mark(c.id) ? ` (${t('wall.live')})` : ''}`),
     ),
   ) as HTMLSelectElement;
   select.addEventListener('change', () => {
+    stopTour();
     layout.tiles[i] = select.value || null;
     renderGrid();
   });
   const close = h('button', { type: 'button', class: 'tile-close', 'aria-label': t('wall.close_tile', { n }), title: t('wall.close_tile', { n }) }, '×');
   close.addEventListener('click', () => {
+    stopTour();
     layout.tiles[i] = null;
     renderGrid();
     (document.querySelector(`#wall-grid .tile[data-tile="${i}"] select`) as HTMLElement | null)?.focus();
   });
+  const label = recorded ? t('wall.recorded_video', { name: cam ? cameraName(cam) : '' }) : t('wall.video', { name: cam ? cameraName(cam) : '' });
   const tile = h(
     'div',
     { class: 'tile', role: 'group', 'data-tile': i, 'data-camera': cam ?? '', 'aria-label': cam ? `${t('wall.tile', { n })} — ${cameraName(cam)}` : t('wall.tile', { n }) },
     h('div', { class: 'tile-bar' }, select, h('span', { class: 'badge-masked', hidden: true }), h('span', { class: 'tile-clock' }), cam ? close : null),
     cam
       ? h('div', { class: 'tile-screen' },
-          h('video', { muted: true, playsinline: true, autoplay: true, disablepictureinpicture: true, 'aria-label': t('wall.video', { name: cameraName(cam) }) }),
+          h('video', { muted: true, playsinline: true, autoplay: !recorded, disablepictureinpicture: true, 'data-camera': cam, 'aria-label': label }),
           h('span', { class: 'tile-name' }, cameraName(cam)),
           h('span', { class: 'tile-state', role: 'status' }, ''))
       : h('div', { class: 'tile-screen empty' }, h('span', { class: 'tile-state' }, t('wall.pick'))),
@@ -412,11 +468,117 @@ function renderGrid(): void {
   players.clear();
   const grid = $('#wall-grid');
   grid.dataset.grid = String(layout.grid);
+  grid.dataset.mode = recorded ? 'recorded' : 'live';
   grid.replaceChildren(...layout.tiles.map((_, i) => renderTile(i)));
   for (const b of document.querySelectorAll<HTMLElement>('#wall-grids button')) {
     b.setAttribute('aria-pressed', String(Number(b.dataset.grid) === layout.grid));
   }
-  syncPlayers();
+  if (recorded) void playRecorded(recorded.at).catch(report);
+  else syncPlayers();
+  paintModeBar();
+}
+
+/** The recorded tiles: one clock over every camera of the layout, from `at`. */
+async function playRecorded(at: number): Promise<void> {
+  const gen = ++recordedGen;
+  const was = recorded;
+  was?.stop();
+  const c = new SyncClock(at);
+  c.playing = was?.playing ?? true;
+  recorded = c;
+  const ps: RecordedPlayer[] = [];
+  for (const v of document.querySelectorAll<HTMLVideoElement>('#wall-grid .tile video[data-camera]')) {
+    ps.push(new RecordedPlayer(v.dataset.camera ?? '', v, recordedInfo));
+  }
+  await Promise.all(ps.map((p) => p.load(at - RECORDED_BEFORE_MS, at + RECORDED_AFTER_MS).catch(() => undefined)));
+  if (gen !== recordedGen || recorded !== c) return ps.forEach((p) => p.close());
+  c.players = ps;
+  c.onTick = (now) => {
+    const text = clock(new Date(now).toISOString());
+    for (const tile of document.querySelectorAll<HTMLElement>('#wall-grid .tile:not([data-camera=""])')) {
+      const cl = tile.querySelector('.tile-clock');
+      if (cl && cl.textContent !== text) cl.textContent = text;
+    }
+    const at = document.querySelector<HTMLElement>('#wall-at-time');
+    if (at) {
+      at.textContent = dateTime(new Date(now).toISOString());
+      at.dataset.at = String(Math.round(now));
+    }
+    paintRecordedPlay();
+  };
+  c.onEnd = () => paintRecordedPlay();
+  c.start();
+}
+
+function paintRecordedPlay(): void {
+  const b = document.querySelector<HTMLElement>('#wall-at-play');
+  if (!b || !recorded) return;
+  const label = recorded.playing ? t('pb.pause') : t('pb.play');
+  if (b.textContent !== label) b.textContent = label;
+  b.setAttribute('aria-pressed', String(recorded.playing));
+}
+
+/** The bar above the grid: the moment played (recorded mode), or the running tour. */
+function paintModeBar(): void {
+  const bar = document.querySelector<HTMLElement>('#wall-mode');
+  if (!bar) return;
+  if (recorded) {
+    const play = h('button', { type: 'button', id: 'wall-at-play', 'aria-pressed': 'true', onclick: () => {
+      if (!recorded) return;
+      recorded.setPlaying(!recorded.playing);
+      paintRecordedPlay();
+    } }, t('pb.pause'));
+    const back = h('button', { type: 'button', id: 'wall-live', onclick: () => backToLive() }, t('wall.back_live'));
+    bar.hidden = false;
+    bar.replaceChildren(
+      h('span', { class: 'wall-mode-label' }, t('wall.recorded_at'), ' ', h('strong', { id: 'wall-at-time', 'data-at': String(Math.round(recorded.at)) }, dateTime(new Date(recorded.at).toISOString()))),
+      play,
+      back,
+    );
+    paintRecordedPlay();
+    return;
+  }
+  if (tour) {
+    const step = tour.steps[tour.i];
+    const pause = h('button', { type: 'button', id: 'wall-tour-pause', 'aria-pressed': String(tour.paused), onclick: () => {
+      if (!tour) return;
+      tour.paused = !tour.paused;
+      paintModeBar();
+    } }, tour.paused ? t('wall.tour_resume') : t('wall.tour_pause'));
+    const stop = h('button', { type: 'button', id: 'wall-tour-stop', onclick: () => stopTour() }, t('wall.tour_stop'));
+    bar.hidden = false;
+    bar.replaceChildren(
+      h('span', { id: 'wall-tour-status', class: 'wall-mode-label', 'data-tour': tour.name, 'data-step': String(tour.i), 'data-layout': step?.name ?? '' },
+        t('wall.tour_status', { name: tour.name, n: tour.i + 1, of: tour.steps.length, layout: step?.name ?? '', s: tour.left })),
+      pause,
+      stop,
+    );
+    return;
+  }
+  bar.hidden = true;
+  bar.replaceChildren();
+}
+
+function backToLive(): void {
+  recordedGen++;
+  recorded?.stop();
+  recorded = null;
+  renderGrid();
+  void refreshLive().catch(report);
+}
+
+/** Opens cameras on the wall at a moment: a tile each, playing their recordings in step. */
+export function openOnWall(cams: string[], at: number): void {
+  stopTour();
+  const list = cams.slice(0, 16);
+  const grid = gridFor(list.length);
+  layout = { grid, tiles: [...list, ...Array<null>(grid - list.length).fill(null)] };
+  recordedGen++;
+  recorded?.stop();
+  recorded = new SyncClock(at);
+  const name = document.querySelector<HTMLInputElement>('#wall-name');
+  if (name) name.value = '';
+  renderGrid();
 }
 
 async function refreshLive(): Promise<void> {
@@ -424,7 +586,7 @@ async function refreshLive(): Promise<void> {
   const before = [...live.values()].filter((c) => c.publishing).map((c) => c.camera).sort().join();
   live = new Map(list.map((c) => [c.camera, c]));
   const now = list.filter((c) => c.publishing).map((c) => c.camera).sort().join();
-  if (before !== now) {
+  if (before !== now && !recorded) {
     // Who is live changed: the camera lists mark it, the tiles start or stop.
     for (const sel of document.querySelectorAll<HTMLSelectElement>('#wall-grid select.tile-camera')) {
       for (const o of sel.options) {
@@ -436,42 +598,106 @@ async function refreshLive(): Promise<void> {
 }
 
 async function renderLayouts(): Promise<void> {
-  const list = await api.wallLayouts();
-  const ul = $('#wall-layouts');
-  ul.replaceChildren(
-    ...(list.length
-      ? list.map((l) => {
+  saved = await api.wallLayouts();
+  const layouts = saved.filter((l) => !isTour(l));
+  const tours = saved.filter(isTour);
+  const del = (l: WallLayout, label: string) => {
+    const b = h('button', { type: 'button', 'data-action': 'delete', 'aria-label': label }, t('wall.delete'));
+    b.addEventListener('click', async () => {
+      try {
+        await api.deleteWallLayout(l.name);
+        if (lastName() === l.name) remember(null);
+        if (tour?.name === l.name) stopTour();
+        await renderLayouts();
+      } catch (e) {
+        report(e);
+      }
+    });
+    return b;
+  };
+  $('#wall-layouts').replaceChildren(
+    ...(layouts.length
+      ? layouts.map((l) => {
           const load = h('button', { type: 'button', 'data-action': 'load', 'aria-label': t('wall.load_named', { name: l.name }) }, t('wall.load'));
           load.addEventListener('click', () => {
+            stopTour();
             loadLayout(l);
             report('');
           });
-          const del = h('button', { type: 'button', 'data-action': 'delete', 'aria-label': t('wall.delete_named', { name: l.name }) }, t('wall.delete'));
-          del.addEventListener('click', async () => {
-            try {
-              await api.deleteWallLayout(l.name);
-              if (lastName() === l.name) remember(null);
-              await renderLayouts();
-            } catch (e) {
-              report(e);
-            }
-          });
-          return h('li', { 'data-layout': l.name }, h('span', { class: 'layout-name' }, l.name), ' ', load, ' ', del);
+          return h('li', { 'data-layout': l.name }, h('span', { class: 'layout-name' }, l.name), ' ', load, ' ', del(l, t('wall.delete_named', { name: l.name })));
         })
       : [h('li', { class: 'sub' }, t('wall.no_layouts'))]),
   );
-  return undefined;
+  $('#wall-tours').replaceChildren(
+    ...(tours.length
+      ? tours.map((l) => {
+          const x = tourOf(l);
+          const start = h('button', { type: 'button', 'data-action': 'start', 'aria-label': t('wall.tour_start_named', { name: l.name }) }, t('wall.tour_start'));
+          start.addEventListener('click', () => startTour(l.name));
+          return h('li', { 'data-tour': l.name },
+            h('span', { class: 'layout-name' }, l.name, h('span', { class: 'sub' }, ` · ${x.layouts.length} × ${x.dwell_s} s`)),
+            ' ', start, ' ', del(l, t('wall.delete_tour_named', { name: l.name })));
+        })
+      : [h('li', { class: 'sub' }, t('wall.no_tours'))]),
+  );
+  // The tour form offers the saved layouts, in order.
+  const picks = $('#wall-tour-layouts');
+  const checked = new Set([...picks.querySelectorAll<HTMLInputElement>('input:checked')].map((i) => i.value));
+  picks.replaceChildren(
+    ...(layouts.length
+      ? layouts.map((l) =>
+          h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'tour-layout', value: l.name, checked: checked.has(l.name) }), ' ', l.name))
+      : [h('span', { class: 'sub' }, t('wall.tour_needs_layouts'))]),
+  );
 }
 
-function loadLayout(l: WallLayout): void {
+function loadLayout(l: WallLayout, keep = true): void {
   const g = Number(l.layout?.grid);
   const grid: Grid = (GRIDS as number[]).includes(g) ? (g as Grid) : 4;
   const tiles = Array.isArray(l.layout?.tiles) ? l.layout.tiles.map((x: unknown) => (typeof x === 'string' ? x : null)) : [];
   layout = { grid, tiles };
   resize(grid);
-  ($('#wall-name') as HTMLInputElement).value = l.name;
-  remember(l.name);
+  recordedGen++;
+  recorded?.stop();
+  recorded = null;
+  if (keep) {
+    ($('#wall-name') as HTMLInputElement).value = l.name;
+    remember(l.name);
+  }
   renderGrid();
+}
+
+/** Starts the tour `name`: its layouts in turn, live. */
+function startTour(name: string): void {
+  const l = saved.find((x) => x.name === name && isTour(x));
+  if (!l) return;
+  const x = tourOf(l);
+  const steps = x.layouts.map((n) => saved.find((s) => s.name === n && !isTour(s))).filter((s): s is WallLayout => !!s);
+  if (!steps.length) {
+    report(t('wall.tour_empty', { name }));
+    return;
+  }
+  stopTour();
+  tour = { name, steps, i: 0, dwell: x.dwell_s, left: x.dwell_s, paused: false, timer: 0 };
+  loadLayout(steps[0], false);
+  tour.timer = window.setInterval(() => {
+    if (!tour || tour.paused) return;
+    tour.left -= 1;
+    if (tour.left <= 0) {
+      tour.i = (tour.i + 1) % tour.steps.length;
+      tour.left = tour.dwell;
+      loadLayout(tour.steps[tour.i], false);
+    } else paintModeBar();
+  }, 1000);
+  paintModeBar();
+  report('');
+}
+
+function stopTour(): void {
+  if (!tour) return;
+  clearInterval(tour.timer);
+  tour = null;
+  paintModeBar();
 }
 
 function build(): void {
@@ -483,6 +709,7 @@ function build(): void {
     ...GRIDS.map((g) => {
       const b = h('button', { type: 'button', 'data-grid': g, 'aria-pressed': String(g === layout.grid), 'aria-label': t('wall.grid_n', { n: g }) }, `${g}`);
       b.addEventListener('click', () => {
+        stopTour();
         resize(g);
         renderGrid();
       });
@@ -508,19 +735,50 @@ function build(): void {
       report(e);
     }
   });
+  const tourForm = h(
+    'form',
+    { id: 'wall-tour-form', class: 'wall-tour-form' },
+    h('label', {}, h('span', {}, t('wall.tour_name')), h('input', { id: 'wall-tour-name', required: true, maxlength: 64, size: 16, autocomplete: 'off' })),
+    h('label', {}, h('span', {}, t('wall.tour_dwell')),
+      h('input', { id: 'wall-tour-dwell', type: 'number', min: DWELL_MIN_S, max: DWELL_MAX_S, step: 1, value: DWELL_DEFAULT_S, required: true })),
+    h('fieldset', {}, h('legend', {}, t('wall.tour_layouts')), h('div', { id: 'wall-tour-layouts', class: 'wall-tour-layouts' })),
+    h('button', { type: 'submit' }, t('wall.tour_save')),
+  );
+  tourForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const name = ($('#wall-tour-name') as HTMLInputElement).value.trim();
+    const dwell = Number(($('#wall-tour-dwell') as HTMLInputElement).value);
+    const layouts = [...document.querySelectorAll<HTMLInputElement>('#wall-tour-layouts input:checked')].map((i) => i.value);
+    if (!name) return;
+    if (!layouts.length) return report(t('wall.tour_pick'));
+    if (saved.some((l) => l.name === name && !isTour(l))) return report(t('wall.tour_name_taken', { name }));
+    try {
+      await api.saveWallLayout(name, { tour: { layouts, dwell_s: Math.min(DWELL_MAX_S, Math.max(DWELL_MIN_S, Math.round(dwell))) } });
+      report(t('wall.tour_saved', { name }));
+      ($('#wall-tour-name') as HTMLInputElement).value = '';
+      await renderLayouts();
+    } catch (e) {
+      report(e);
+    }
+  });
   root.replaceChildren(
     h('div', { class: 'wall-tools' }, grids, form),
+    h('div', { id: 'wall-mode', class: 'wall-mode', hidden: true }),
     h('div', { class: 'wall-body' },
       h('div', { id: 'wall-grid', class: 'wall-grid' }),
       h('aside', { class: 'wall-side', 'aria-labelledby': 'wall-layouts-h' },
         h('h2', { id: 'wall-layouts-h' }, t('wall.layouts')),
         h('ul', { id: 'wall-layouts', class: 'wall-layouts' }),
+        h('h2', { id: 'wall-tours-h' }, t('wall.tours')),
+        h('ul', { id: 'wall-tours', class: 'wall-layouts', 'aria-labelledby': 'wall-tours-h' }),
+        tourForm,
         h('p', { class: 'sub' }, t('wall.help')))),
   );
 }
 
-/** Opens the wall (or redraws it, after a change of language). */
-export async function renderWall(onError: (e: unknown) => void): Promise<void> {
+/** Opens the wall (or redraws it, after a change of language); with `open`, on those
+ *  cameras at that moment (an incident's) instead of the last layout. */
+export async function renderWall(onError: (e: unknown) => void, open?: { cameras: string[]; at: number }): Promise<void> {
   report = onError;
   active = true;
   const sensors = state.sensors.length ? state.sensors : await api.sensors();
@@ -531,24 +789,27 @@ export async function renderWall(onError: (e: unknown) => void): Promise<void> {
   build();
   await refreshLive().catch(onError);
   if (!active) return;
-  renderGrid();
+  if (open) openOnWall(open.cameras, open.at);
+  else renderGrid();
   await renderLayouts();
-  if (first) {
+  if (first && !open) {
     // The layout last saved or loaded comes back after a reload.
     const name = lastName();
-    if (name) {
-      const l = (await api.wallLayouts()).find((x) => x.name === name);
-      if (l && active) loadLayout(l);
-    }
+    const l = name ? saved.find((x) => x.name === name && !isTour(x)) : undefined;
+    if (l && active) loadLayout(l);
   }
   clearInterval(liveTimer);
   liveTimer = window.setInterval(() => void refreshLive().catch(onError), 5000);
 }
 
-/** Leaving the view: every tile's socket closes. */
+/** Leaving the view: every tile's socket closes, a tour stops, recordings are freed. */
 export function leaveWall(): void {
   active = false;
   clearInterval(liveTimer);
+  stopTour();
   for (const p of players.values()) p.close();
   players.clear();
+  recordedGen++;
+  recorded?.stop();
+  recorded = null;
 }

@@ -3,13 +3,13 @@
 // device token made through the admin API; a camera detection inside the recording opens an
 // incident. In Chromium the operator opens the incident, jumps to its recording, and the
 // video plays the segment holding the detection's time, the detection marked on the timeline.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, ulid } from '../hub.mjs';
-import { deviceToken, recordTestCamera, stopAll } from '../recorder.mjs';
+import { startHub } from '../hub.mjs';
+import { deviceToken, postFire, recordTestCamera, tearDown } from '../recorder.mjs';
 import { axe, launch, openPage, shot, signInThroughPage, until } from '../pages/console.mjs';
 
 let hub;
@@ -52,34 +52,13 @@ before(async () => {
   browser = await launch();
 });
 
-after(async () => {
-  await browser?.close();
-  await stopAll(children);
-  await hub?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => tearDown({ browser, children, hub, dir }));
 
 test('from an incident, the recording plays at the detection time with the detection marked', async (t) => {
   const segs = (await segments()).sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
   // A fire inside the recording: 3 s after the second segment's start (the jump goes 2 s before).
   const at = Date.parse(segs[1].start) + 3000;
-  const d = {
-    id: ulid(),
-    sensor: cam.id,
-    kind: 'video.fire',
-    time: new Date(at).toISOString(),
-    location: { lon: cam.lon + 0.0004, lat: cam.lat },
-    confidence: 0.9,
-    attributes: { area_m2: 2 },
-  };
-  const post = await fetch(`${hub.base}/api/v1/detections`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-ndjson' },
-    body: JSON.stringify(d) + '\n',
-  });
-  const res = await post.json();
-  assert.equal(res.results?.[0]?.status, 'accepted', JSON.stringify(res));
-  const incident = await until(async () => (await hub.get(`/api/v1/detections/${d.id}`)).incident, { what: 'the incident' });
+  const { d, incident } = await postFire(hub, token, cam, at);
 
   const { page, errors, context } = await openPage(browser, `${hub.base}/`);
   await signInThroughPage(page, 'operateur', 'demo-operateur-nantes');

@@ -2,13 +2,13 @@
 // (`vigie record test-camera`), a recorder (`vigie record run`) that burns one privacy mask
 // in and publishes the live view with a device token made through the admin API; Chromium
 // plays the tile with Media Source Extensions, and the pixels under the mask are read back.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub } from '../hub.mjs';
-import { deviceToken, recordTestCamera, stopAll } from '../recorder.mjs';
+import { deviceToken, recordTestCamera, tearDown } from '../recorder.mjs';
 import { axe, launch, openPage, shot, signInThroughPage, until } from '../pages/console.mjs';
 
 // The mask, in relative coordinates (a rectangle on the right); the test camera's time code
@@ -94,12 +94,7 @@ before(async () => {
   await signInThroughPage(page, 'operateur', 'demo-operateur-nantes');
 });
 
-after(async () => {
-  await browser?.close();
-  await stopAll(children);
-  await hub?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => tearDown({ browser, children, hub, dir }));
 
 test('the wall plays a masked camera live: video advances, the mask region is uniformly the mask colour', async (t) => {
   await page.click('#tab-wall');

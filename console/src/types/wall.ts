@@ -11,9 +11,10 @@ export interface LiveCamera {
   last_fragment?: string | null;
 }
 
-/** A saved wall layout (the console's JSON: grid of 1, 4, 9 or 16 tiles, a camera or null per tile). */
+/** A saved wall layout (the console's JSON: grid of 1, 4, 9 or 16 tiles, a camera or null per tile),
+ *  or a tour (`tour`: saved layouts' names shown in turn, `dwell_s` seconds each). */
 export interface WallLayout {
   name: string;
-  layout: { grid?: number; tiles?: (string | null)[]; [k: string]: unknown };
+  layout: { grid?: number; tiles?: (string | null)[]; tour?: { layouts: string[]; dwell_s: number }; [k: string]: unknown };
   updated_at: string;
 }
