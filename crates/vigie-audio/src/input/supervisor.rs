@@ -1,4 +1,6 @@
-//! The FFmpeg child process of one input, supervised (as `vigie-video` does for cameras).
+//! The FFmpeg child process of one input, supervised (the child's plumbing — pipes, log
+//! thread, stall watchdog, exit reasons, back-off — is `vigie-ffmpeg`'s, shared with video
+//! analysis and recording).
 //!
 //! A corrupt stream or a decoder crash kills a child process, not the listener. The
 //! supervisor:
@@ -13,26 +15,25 @@
 //! Health: `online` at the first audio of each connection, `offline` once per outage,
 //! `input_corrupt` (at most every 10 s) while the decoder reports errors.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use vigie_ffmpeg::log::is_problem;
+use vigie_ffmpeg::{Backoff, Supervised};
 
-use super::command::{clean_log_line, ffmpeg_args, is_decoder_error, parse_channels, redact};
+use super::command::{ffmpeg_args, is_decoder_error, parse_channels, redact};
 use super::{InputConfig, InputStats, SourceEvent};
 use crate::error::AudioError;
 use crate::stages::health::HealthStatus;
 
+/// What the log says of the source.
 #[derive(Debug, Default)]
-struct StderrState {
-    last_error: Option<String>,
+struct SourceLog {
     /// The input stream's description and channel count.
     source: Option<(String, Option<usize>)>,
-    decoder_errors: u64,
     /// The output section of the log started (stream lines after it are ours).
     in_output: bool,
 }
@@ -104,27 +105,32 @@ impl FfmpegSource {
             if stop.load(Ordering::Relaxed) {
                 continue;
             }
-            // Back-off before the next attempt, cut short by `stop`.
-            let delay = (self.cfg.reconnect_min_secs * 2f64.powi(attempt.saturating_sub(1).min(16) as i32))
-                .min(self.cfg.reconnect_max_secs)
-                .max(0.0);
-            let until = Instant::now() + Duration::from_secs_f64(delay);
-            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            Backoff { min_secs: self.cfg.reconnect_min_secs, max_secs: self.cfg.reconnect_max_secs }
+                .wait(attempt, &stop);
         }
     }
 
     /// One FFmpeg process: spawn, read chunks until it exits or stalls.
     fn connect_once(&self, tx: &SyncSender<SourceEvent>, stop: &Arc<AtomicBool>) -> Result<Connection, Connection> {
         let fail = |reason: String| Connection { reason, permanent: false };
-        let spawned = Command::new(&self.cfg.ffmpeg)
-            .args(ffmpeg_args(&self.cfg))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
-        let mut child: Child = match spawned {
+        let state = Arc::new(Mutex::new(SourceLog::default()));
+        let reader = {
+            let state = Arc::clone(&state);
+            move |line: &str| {
+                let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                if line.contains("Output #0") {
+                    st.in_output = true;
+                }
+                if !st.in_output && st.source.is_none() && line.contains("Stream #") && line.contains("Audio:") {
+                    let desc = line.split_once("Audio:").map_or("", |(_, d)| d).trim();
+                    st.source = Some((desc.chars().take(120).collect(), parse_channels(line)));
+                }
+                // Complaints before the source is described are about opening it, not its data.
+                is_problem(line) && is_decoder_error(line) && st.source.is_some()
+            }
+        };
+        let timeout = Duration::from_secs_f64(self.cfg.stall_timeout_secs.max(0.1));
+        let mut child = match Supervised::spawn(&self.cfg.ffmpeg, &ffmpeg_args(&self.cfg), timeout, stop, reader) {
             Ok(c) => c,
             Err(source) => {
                 let e = AudioError::Spawn {
@@ -136,75 +142,15 @@ impl FfmpegSource {
             }
         };
         self.stats.connections.fetch_add(1, Ordering::Relaxed);
-        let (Some(mut stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(fail("ffmpeg pipes unavailable".into()));
-        };
-        let state = Arc::new(Mutex::new(StderrState::default()));
-        let stderr_thread = {
-            let state = Arc::clone(&state);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    let Ok(mut st) = state.lock() else { break };
-                    if line.contains("Output #0") {
-                        st.in_output = true;
-                    }
-                    if !st.in_output && st.source.is_none() && line.contains("Stream #") && line.contains("Audio:") {
-                        let desc = line.split_once("Audio:").map_or("", |(_, d)| d).trim();
-                        st.source = Some((desc.chars().take(120).collect(), parse_channels(&line)));
-                    }
-                    if line.contains("[error]") || line.contains("[fatal]") || line.contains("[warning]") {
-                        if is_decoder_error(&line) && st.source.is_some() {
-                            st.decoder_errors += 1;
-                        }
-                        if line.contains("[error]") || line.contains("[fatal]") {
-                            st.last_error = Some(clean_log_line(&line));
-                        }
-                    }
-                }
-            })
-        };
-        // Watchdog: kills the child when no byte came for stall_timeout_secs.
-        let child = Arc::new(Mutex::new(child));
-        let progress = Arc::new(AtomicU64::new(0));
-        let stalled = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicBool::new(false));
-        let watchdog = {
-            let (child, progress, stalled, done, stop) =
-                (Arc::clone(&child), Arc::clone(&progress), Arc::clone(&stalled), Arc::clone(&done), Arc::clone(stop));
-            let timeout = Duration::from_secs_f64(self.cfg.stall_timeout_secs.max(0.1));
-            std::thread::spawn(move || {
-                let mut last = (0u64, Instant::now());
-                while !done.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(20));
-                    let p = progress.load(Ordering::Relaxed);
-                    if p != last.0 {
-                        last = (p, Instant::now());
-                    }
-                    let halt = stop.load(Ordering::Relaxed);
-                    if halt || last.1.elapsed() > timeout {
-                        if !halt {
-                            stalled.store(true, Ordering::Relaxed);
-                        }
-                        if let Ok(mut c) = child.lock() {
-                            let _ = c.kill();
-                        }
-                        break;
-                    }
-                }
-            })
-        };
         let n_ch = self.cfg.channels.len();
         let chunk_bytes = self.cfg.chunk_frames() * n_ch * 4;
         let mut buf = vec![0u8; chunk_bytes];
-        let mut read_total = 0u64;
         let mut chunks = 0u64;
         let mut reported_errors = 0u64;
         let mut last_corrupt_report: Option<Instant> = None;
         let mut refused: Option<String> = None;
-        while let Ok((filled, more)) = read_full(&mut stdout, &mut buf, &progress, &mut read_total) {
+        while let Ok(filled) = child.read_full(&mut buf) {
+            let more = filled == buf.len();
             let whole = filled - filled % (n_ch * 4);
             if whole == 0 {
                 break;
@@ -252,7 +198,7 @@ impl FfmpegSource {
             if tx.send(SourceEvent::Chunk { samples, arrival }).is_err() {
                 break;
             }
-            let errors = state.lock().map(|s| s.decoder_errors).unwrap_or(0);
+            let errors = child.decoder_errors();
             if errors > reported_errors && last_corrupt_report.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                 let _ = tx.send(self.health(
                     HealthStatus::InputCorrupt,
@@ -266,60 +212,30 @@ impl FfmpegSource {
                 break;
             }
         }
-        done.store(true, Ordering::Relaxed);
-        let status = child.lock().ok().and_then(|mut c| {
-            let _ = c.kill();
-            c.wait().ok()
-        });
-        let _ = watchdog.join();
-        let _ = stderr_thread.join();
-        let (last_error, errors) = state.lock().map(|s| (s.last_error.clone(), s.decoder_errors)).unwrap_or((None, 0));
-        if errors > reported_errors {
+        let exit = child.finish();
+        if exit.decoder_errors > reported_errors {
             let _ = tx.send(self.health(
                 HealthStatus::InputCorrupt,
-                format!("{} decoder errors (corrupt data), analysis goes on", errors - reported_errors),
+                format!("{} decoder errors (corrupt data), analysis goes on", exit.decoder_errors - reported_errors),
             ));
-            self.stats.decoder_errors.fetch_add(errors - reported_errors, Ordering::Relaxed);
+            self.stats.decoder_errors.fetch_add(exit.decoder_errors - reported_errors, Ordering::Relaxed);
         }
         if let Some(reason) = refused {
             return Err(Connection { reason, permanent: !self.cfg.live });
         }
-        let failed = status.is_some_and(|s| !s.success()) && !stop.load(Ordering::Relaxed);
-        let reason = if stalled.load(Ordering::Relaxed) {
-            self.stats.stalls.fetch_add(1, Ordering::Relaxed);
-            format!("stream stalled: no data for {} s", self.cfg.stall_timeout_secs)
-        } else if let Some(e) = last_error.filter(|_| failed) {
-            format!("ffmpeg failed on {}: {e}", redact(&self.cfg.url))
-        } else if failed {
-            format!("ffmpeg exited with {}", status.map_or("?".into(), |s| s.to_string()))
-        } else if !read_total.is_multiple_of(n_ch as u64 * 4) {
-            format!("stream ended inside a sample ({} bytes left over)", read_total % (n_ch as u64 * 4))
+        let sample = n_ch as u64 * 4;
+        let reason = if let Some(trouble) =
+            exit.trouble(&self.cfg.url, self.cfg.stall_timeout_secs, stop.load(Ordering::Relaxed))
+        {
+            if exit.stalled {
+                self.stats.stalls.fetch_add(1, Ordering::Relaxed);
+            }
+            trouble
+        } else if !exit.bytes.is_multiple_of(sample) {
+            format!("stream ended inside a sample ({} bytes left over)", exit.bytes % sample)
         } else {
             "end of stream".into()
         };
         if chunks > 0 { Ok(Connection { reason, permanent: false }) } else { Err(fail(reason)) }
     }
-}
-
-/// Fills `buf` as far as the stream allows: `(bytes, more)`; `more` is false at the end.
-fn read_full(
-    r: &mut impl Read,
-    buf: &mut [u8],
-    progress: &AtomicU64,
-    total: &mut u64,
-) -> std::io::Result<(usize, bool)> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => return Ok((filled, false)),
-            Ok(k) => {
-                filled += k;
-                *total += k as u64;
-                progress.store(*total, Ordering::Relaxed);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((filled, true))
 }

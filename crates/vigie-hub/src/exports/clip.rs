@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -123,17 +123,8 @@ pub fn cut(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", src.ffmpeg.display()))?;
-    let started = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
-            break st;
-        }
-        if started.elapsed() > FFMPEG_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("FFmpeg took more than {} s", FFMPEG_TIMEOUT.as_secs()));
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let Some(status) = vigie_ffmpeg::wait_timeout(&mut child, FFMPEG_TIMEOUT).map_err(|e| e.to_string())? else {
+        return Err(format!("FFmpeg took more than {} s", FFMPEG_TIMEOUT.as_secs()));
     };
     if !status.success() {
         let mut log = String::new();

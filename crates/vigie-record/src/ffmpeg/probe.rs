@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::config::RecordCamera;
 use crate::error::RecordError;
@@ -76,20 +76,12 @@ pub fn probe(cam: &RecordCamera, ffprobe: &Path, timeout: Duration) -> Result<Pr
             program: ffprobe.display().to_string(),
             source: e,
         })?;
-    let until = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(RecordError::Input {
-                    camera: cam.id.to_string(),
-                    detail: format!("no answer from the source within {} s", timeout.as_secs_f64()),
-                });
-            }
-        }
+    let waited = vigie_ffmpeg::wait_timeout(&mut child, timeout).map_err(|e| RecordError::io(ffprobe, e))?;
+    if waited.is_none() {
+        return Err(RecordError::Input {
+            camera: cam.id.to_string(),
+            detail: format!("no answer from the source within {} s", timeout.as_secs_f64()),
+        });
     }
     let out = child.wait_with_output().map_err(|e| RecordError::io(ffprobe, e))?;
     let err = String::from_utf8_lossy(&out.stderr);

@@ -1,19 +1,19 @@
-//! The supervised FFmpeg child of one camera, as `vigie video` runs its own: a stall
-//! watchdog, respawn with exponential back-off for live streams, the last error line kept
-//! for the health report. Its stdout is cut into the init and fragments, each fragment
+//! The supervised FFmpeg child of one camera (`vigie-ffmpeg`, as `vigie video` and `vigie
+//! audio` run theirs): a stall watchdog, respawn with exponential back-off for live streams,
+//! the last error line kept for the health report. Its stdout is cut into the init and fragments, each fragment
 //! dated on the wall clock from its decode time (re-anchored when a live camera's clock
 //! drifts from ours by more than two seconds).
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use vigie_video::stages::input::{Clock, redact};
+use vigie_ffmpeg::log::is_error;
+use vigie_ffmpeg::{Backoff, Supervised};
+use vigie_video::stages::input::Clock;
 
 use super::args::{Encoder, Transcode, output_size, record_args};
 use super::{encoder, probe};
@@ -129,13 +129,7 @@ impl RecordSource {
                 }
             }
             let s = &self.cam.source;
-            let delay = (s.reconnect_min_secs * 2f64.powi(attempt.saturating_sub(1).min(16) as i32))
-                .min(s.reconnect_max_secs)
-                .max(0.0);
-            let until = Instant::now() + Duration::from_secs_f64(delay);
-            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            Backoff { min_secs: s.reconnect_min_secs, max_secs: s.reconnect_max_secs }.wait(attempt, &stop);
         }
     }
 
@@ -164,60 +158,12 @@ impl RecordSource {
         let cam = self.cam.id.to_string();
         let transcode = self.transcode().map_err(|e| format!("camera {cam}: {e}"))?;
         let args = record_args(&self.cam, &transcode);
-        let mut child: Child = Command::new(&self.ffmpeg)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+        // Only errors count: an encoder's warnings are not the camera's stream being corrupt.
+        let reader = |line: &str| is_error(line) && (line.contains("decod") || line.contains("corrupt"));
+        let timeout = Duration::from_secs_f64(self.cam.source.stall_timeout_secs.max(0.1));
+        let mut child = Supervised::spawn(&self.ffmpeg, &args, timeout, stop, reader)
             .map_err(|e| format!("camera {cam}: cannot start {}: {e}", self.ffmpeg.display()))?;
         self.stats.connections.fetch_add(1, Ordering::Relaxed);
-        let (Some(mut stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err("ffmpeg pipes unavailable".into());
-        };
-        let last_error: Arc<Mutex<Option<String>>> = Arc::default();
-        let stderr_thread = {
-            let (last_error, stats) = (last_error.clone(), self.stats.clone());
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    if line.contains("[error]") || line.contains("[fatal]") {
-                        if line.contains("decod") || line.contains("corrupt") {
-                            stats.decoder_errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                        *last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(clean(&line));
-                    }
-                }
-            })
-        };
-        let child = Arc::new(Mutex::new(child));
-        let progress = Arc::new(AtomicU64::new(0));
-        let (stalled, done) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
-        let watchdog = {
-            let (child, progress, stalled, done, stop) =
-                (child.clone(), progress.clone(), stalled.clone(), done.clone(), stop.clone());
-            let timeout = Duration::from_secs_f64(self.cam.source.stall_timeout_secs.max(0.1));
-            std::thread::spawn(move || {
-                let mut last = (0u64, Instant::now());
-                while !done.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(50));
-                    let p = progress.load(Ordering::Relaxed);
-                    if p != last.0 {
-                        last = (p, Instant::now());
-                    }
-                    let stopping = stop.load(Ordering::Relaxed);
-                    if stopping || last.1.elapsed() > timeout {
-                        stalled.store(!stopping, Ordering::Relaxed);
-                        if let Ok(mut c) = child.lock() {
-                            let _ = c.kill();
-                        }
-                        break;
-                    }
-                }
-            })
-        };
         if let Transcode::Masked { width, height, plan, encoder } = &transcode {
             let _ = tx.send(SourceEvent::Connected {
                 masked: true,
@@ -241,16 +187,11 @@ impl RecordSource {
         let mut fragments = 0u64;
         let mut malformed: Option<String> = None;
         let mut buf = vec![0u8; 64 << 10];
-        let mut total = 0u64;
         'read: loop {
-            let n = match stdout.read(&mut buf) {
-                Ok(0) => break,
+            let n = match child.read(&mut buf) {
+                Ok(0) | Err(_) => break,
                 Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
             };
-            total += n as u64;
-            progress.store(total, Ordering::Relaxed);
             self.stats.bytes.fetch_add(n as u64, Ordering::Relaxed);
             let chunks = match splitter.push(&buf[..n]) {
                 Ok(c) => c,
@@ -280,25 +221,17 @@ impl RecordSource {
                 }
             }
         }
-        done.store(true, Ordering::Relaxed);
-        let status = child.lock().ok().and_then(|mut c| {
-            let _ = c.kill();
-            c.wait().ok()
-        });
-        let _ = watchdog.join();
-        let _ = stderr_thread.join();
-        let last = last_error.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let reason = if let Some(m) = malformed {
-            format!("ffmpeg wrote a stream that cannot be recorded: {m}")
-        } else if stalled.load(Ordering::Relaxed) {
+        let exit = child.finish();
+        self.stats.decoder_errors.fetch_add(exit.decoder_errors, Ordering::Relaxed);
+        let trouble =
+            exit.trouble(&self.cam.source.url, self.cam.source.stall_timeout_secs, stop.load(Ordering::Relaxed));
+        if exit.stalled {
             self.stats.stalls.fetch_add(1, Ordering::Relaxed);
-            format!("stream stalled: no data for {} s", self.cam.source.stall_timeout_secs)
-        } else if let Some(e) = last.filter(|_| status.is_some_and(|s| !s.success())) {
-            format!("ffmpeg failed on {}: {e}", redact(&self.cam.source.url))
-        } else if status.is_some_and(|s| !s.success()) && !stop.load(Ordering::Relaxed) {
-            format!("ffmpeg exited with {}", status.map_or("?".into(), |s| s.to_string()))
-        } else {
-            "end of stream".into()
+        }
+        let reason = match (malformed, trouble) {
+            (Some(m), _) => format!("ffmpeg wrote a stream that cannot be recorded: {m}"),
+            (None, Some(t)) => t,
+            (None, None) => "end of stream".into(),
         };
         if fragments > 0 { Ok(reason) } else { Err(reason) }
     }
@@ -323,13 +256,4 @@ impl RecordSource {
         }
         t
     }
-}
-
-/// `[h264 @ 0x55…] [error] …` → the message.
-fn clean(line: &str) -> String {
-    let mut s = line;
-    while let Some(rest) = s.strip_prefix('[').and_then(|r| r.split_once("] ")).map(|(_, r)| r) {
-        s = rest;
-    }
-    s.trim().chars().take(300).collect()
 }

@@ -4,7 +4,8 @@
 //! (hardware flags pass straight through, before `-i`), drops to the detect rate and scales
 //! to the detect size, so that only small frames cross the pipe; a resolution change of the
 //! camera is absorbed by the scale filter. A corrupt stream or a decoder crash kills a child
-//! process, not the analyser. The supervisor:
+//! process, not the analyser. The supervisor (the child's plumbing is `vigie-ffmpeg`'s,
+//! shared with audio and recording):
 //! - reads whole frames from stdout; a watchdog kills a child that sends nothing for
 //!   `stall_timeout_secs` (a stream that stalls);
 //! - reads stderr (`-loglevel level+info`), counting decoder errors (corrupt packets) and
@@ -17,15 +18,16 @@
 //! `offline` once per outage (the hub turns it into `system.sensor_offline`), `corrupt`
 //! (rate-limited) while the decoder reports errors.
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use vigie_ffmpeg::log::is_problem;
+pub use vigie_ffmpeg::log::redact;
+use vigie_ffmpeg::{Backoff, Supervised};
 
 use crate::error::VideoError;
 use crate::frame::Frame;
@@ -129,13 +131,6 @@ pub struct InputStats {
     pub dropped_late: AtomicU64,
 }
 
-#[derive(Debug, Default)]
-struct StderrState {
-    last_error: Option<String>,
-    source_size: Option<(u32, u32)>,
-    decoder_errors: u64,
-}
-
 /// Keywords of decoder complaints about the bitstream (not configuration errors).
 fn is_decoder_error(line: &str) -> bool {
     let l = line.to_ascii_lowercase();
@@ -227,14 +222,8 @@ impl FfmpegSource {
             if stop.load(Ordering::Relaxed) {
                 continue;
             }
-            // Back-off before the next attempt, cut short by `stop`.
-            let delay = (self.cfg.reconnect_min_secs * 2f64.powi(attempt.saturating_sub(1).min(16) as i32))
-                .min(self.cfg.reconnect_max_secs)
-                .max(0.0);
-            let until = Instant::now() + Duration::from_secs_f64(delay);
-            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            Backoff { min_secs: self.cfg.reconnect_min_secs, max_secs: self.cfg.reconnect_max_secs }
+                .wait(attempt, &stop);
         }
     }
 
@@ -246,13 +235,21 @@ impl FfmpegSource {
         seq: &mut u64,
     ) -> Result<Connection, Connection> {
         let args = ffmpeg_args(&self.cfg);
-        let spawned = Command::new(&self.cfg.ffmpeg)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
-        let mut child: Child = match spawned {
+        // The log describes the source (its size, for the health event) and its decoder errors.
+        let source_size: Arc<Mutex<Option<(u32, u32)>>> = Arc::default();
+        let reader = {
+            let source_size = Arc::clone(&source_size);
+            move |line: &str| {
+                if line.contains("Stream #0")
+                    && let Some(sz) = parse_video_size(line)
+                {
+                    source_size.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(sz);
+                }
+                is_problem(line) && is_decoder_error(line)
+            }
+        };
+        let timeout = Duration::from_secs_f64(self.cfg.stall_timeout_secs.max(0.1));
+        let mut child = match Supervised::spawn(&self.cfg.ffmpeg, &args, timeout, stop, reader) {
             Ok(c) => c,
             Err(e) => {
                 let err = VideoError::Spawn {
@@ -264,66 +261,6 @@ impl FfmpegSource {
             }
         };
         self.stats.connections.fetch_add(1, Ordering::Relaxed);
-        let (Some(mut stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(Connection { reason: "ffmpeg pipes unavailable".into() });
-        };
-        let state = Arc::new(Mutex::new(StderrState::default()));
-        let stderr_thread = {
-            let state = Arc::clone(&state);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { break };
-                    let Ok(mut st) = state.lock() else { break };
-                    if st.source_size.is_none()
-                        && line.contains("Stream #0")
-                        && let Some(sz) = parse_video_size(&line)
-                    {
-                        st.source_size = Some(sz);
-                    }
-                    if line.contains("[error]") || line.contains("[fatal]") || line.contains("[warning]") {
-                        if is_decoder_error(&line) {
-                            st.decoder_errors += 1;
-                        }
-                        if line.contains("[error]") || line.contains("[fatal]") {
-                            st.last_error = Some(clean_log_line(&line));
-                        }
-                    }
-                }
-            })
-        };
-        // Watchdog: kills the child when no byte came for stall_timeout_secs.
-        let child = Arc::new(Mutex::new(child));
-        let progress = Arc::new(AtomicU64::new(0));
-        let stalled = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicBool::new(false));
-        let watchdog = {
-            let (child, progress, stalled, done, stop) =
-                (Arc::clone(&child), Arc::clone(&progress), Arc::clone(&stalled), Arc::clone(&done), Arc::clone(stop));
-            let timeout = Duration::from_secs_f64(self.cfg.stall_timeout_secs.max(0.1));
-            std::thread::spawn(move || {
-                let start = Instant::now();
-                let mut last = (0u64, Instant::now());
-                while !done.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(50));
-                    let p = progress.load(Ordering::Relaxed);
-                    if p != last.0 {
-                        last = (p, Instant::now());
-                    }
-                    let quiet = last.1.elapsed();
-                    if stop.load(Ordering::Relaxed) || (quiet > timeout && start.elapsed() > timeout) {
-                        if !stop.load(Ordering::Relaxed) {
-                            stalled.store(true, Ordering::Relaxed);
-                        }
-                        if let Ok(mut c) = child.lock() {
-                            let _ = c.kill();
-                        }
-                        break;
-                    }
-                }
-            })
-        };
         let n = self.cfg.frame_bytes();
         let opened = self.clock.now();
         let start = self.cfg.start_time.unwrap_or(opened);
@@ -331,11 +268,12 @@ impl FfmpegSource {
         let mut reported_errors = 0u64;
         let mut last_corrupt_report: Option<Instant> = None;
         let mut buf = vec![0u8; n];
-        let mut read_total = 0u64;
         // Whole frames until the end of the stream, a read error or the watchdog's kill.
-        while let Ok(true) = read_full(&mut stdout, &mut buf, &progress, &mut read_total) {
+        while let Ok(got) = child.read_full(&mut buf)
+            && got == n
+        {
             if frames == 0 {
-                let size = state.lock().ok().and_then(|s| s.source_size);
+                let size = *source_size.lock().unwrap_or_else(|p| p.into_inner());
                 let detail = match size {
                     Some((w, h)) => format!(
                         "receiving {w}x{h}, analysing {}x{} at {} fps",
@@ -372,7 +310,7 @@ impl FfmpegSource {
             if !sent {
                 break;
             }
-            let errors = state.lock().map(|s| s.decoder_errors).unwrap_or(0);
+            let errors = child.decoder_errors();
             if errors > reported_errors && last_corrupt_report.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                 let _ = tx.send(self.health(
                     HealthStatus::Corrupt,
@@ -383,29 +321,22 @@ impl FfmpegSource {
                 last_corrupt_report = Some(Instant::now());
             }
         }
-        done.store(true, Ordering::Relaxed);
-        let status = child.lock().ok().and_then(|mut c| {
-            let _ = c.kill();
-            c.wait().ok()
-        });
-        let _ = watchdog.join();
-        let _ = stderr_thread.join();
-        let st = state.lock().map(|s| (s.last_error.clone(), s.decoder_errors)).unwrap_or((None, 0));
-        if st.1 > reported_errors {
+        let exit = child.finish();
+        if exit.decoder_errors > reported_errors {
             let _ = tx.send(self.health(
                 HealthStatus::Corrupt,
-                format!("{} decoder errors (corrupt packets), analysis goes on", st.1 - reported_errors),
+                format!("{} decoder errors (corrupt packets), analysis goes on", exit.decoder_errors - reported_errors),
             ));
-            self.stats.decoder_errors.fetch_add(st.1 - reported_errors, Ordering::Relaxed);
+            self.stats.decoder_errors.fetch_add(exit.decoder_errors - reported_errors, Ordering::Relaxed);
         }
-        let partial = read_total % n as u64;
-        let reason = if stalled.load(Ordering::Relaxed) {
-            self.stats.stalls.fetch_add(1, Ordering::Relaxed);
-            format!("stream stalled: no data for {} s", self.cfg.stall_timeout_secs)
-        } else if let Some(e) = st.0.filter(|_| status.is_some_and(|s| !s.success())) {
-            format!("ffmpeg failed on {}: {e}", redact(&self.cfg.url))
-        } else if status.is_some_and(|s| !s.success()) {
-            format!("ffmpeg exited with {}", status.map_or("?".into(), |s| s.to_string()))
+        let partial = exit.bytes % n as u64;
+        let reason = if let Some(trouble) =
+            exit.trouble(&self.cfg.url, self.cfg.stall_timeout_secs, stop.load(Ordering::Relaxed))
+        {
+            if exit.stalled {
+                self.stats.stalls.fetch_add(1, Ordering::Relaxed);
+            }
+            trouble
         } else if partial != 0 {
             format!("stream ended inside a frame ({partial} bytes left over)")
         } else {
@@ -418,41 +349,6 @@ impl FfmpegSource {
 
 struct Connection {
     reason: String,
-}
-
-/// Fills `buf` completely; `Ok(false)` at a clean or partial end of stream.
-fn read_full(r: &mut impl Read, buf: &mut [u8], progress: &AtomicU64, total: &mut u64) -> std::io::Result<bool> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => return Ok(false),
-            Ok(k) => {
-                filled += k;
-                *total += k as u64;
-                progress.store(*total, Ordering::Relaxed);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(true)
-}
-
-/// `[tcp @ 0x55…] [error] Connection to tcp://… failed: Connection refused` → the message.
-fn clean_log_line(line: &str) -> String {
-    let mut s = line;
-    while let Some(rest) = s.strip_prefix('[').and_then(|r| r.split_once("] ")).map(|(_, r)| r) {
-        s = rest;
-    }
-    s.trim().chars().take(300).collect()
-}
-
-/// A URL without its credentials (`rtsp://user:pass@host` → `rtsp://***@host`), for logs.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
-        _ => url.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -493,14 +389,9 @@ mod tests {
     }
 
     #[test]
-    fn parses_sizes_and_cleans_lines() {
+    fn parses_sizes_and_decoder_errors() {
         let l = "[info]   Stream #0:0[0x100]: Video: h264 (Constrained Baseline) ([27][0][0][0] / 0x001B), yuv420p(progressive), 320x180 [SAR 1:1 DAR 16:9], 5 fps";
         assert_eq!(parse_video_size(l), Some((320, 180)));
-        assert_eq!(
-            clean_log_line("[tcp @ 0x55d] [error] Connection to tcp://127.0.0.1:9 failed: Connection refused"),
-            "Connection to tcp://127.0.0.1:9 failed: Connection refused"
-        );
-        assert_eq!(redact("rtsp://admin:secret@cam/1"), "rtsp://***@cam/1");
         assert!(is_decoder_error("[h264 @ 0x1] [error] error while decoding MB 3 4, bytestream -7"));
     }
 }
