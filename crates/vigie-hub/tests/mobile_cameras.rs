@@ -98,6 +98,10 @@ async fn a_drone_detection_takes_the_telemetry_position_at_its_time() {
     let mqtt = hub.mqtt_addr.expect("the embedded broker listens");
     let mut device = MqttClient::connect(mqtt, DRONE, None).await;
     device.publish_acked(&format!("vigie/v1/telemetry/{DRONE}"), fix(t(-5), -1.5530, 47.2096, 110.0), false).await;
+    // A jump over MQTT: acknowledged (MQTT 3.1.1 has no reason codes), not stored, counted.
+    device.publish_acked(&format!("vigie/v1/telemetry/{DRONE}"), fix(t(-4), -1.40, 47.21, 110.0), false).await;
+    // A fixed camera has no telemetry: refused as not mobile, counted.
+    device.publish_acked("vigie/v1/telemetry/cam-fire-01", fix(t(-4), -1.5536, 47.2150, 0.0), false).await;
     let stored = hub.store.registry().positions(DRONE, t(-60), t(0), 100).expect("read the fixes");
     assert_eq!(stored.iter().map(|f| f.time).collect::<Vec<_>>(), vec![t(-20), t(-10), t(-5)], "{stored:?}");
 
@@ -140,6 +144,10 @@ async fn a_drone_detection_takes_the_telemetry_position_at_its_time() {
         metric(&metrics, "vigie_ingest_telemetry_refused_total{transport=\"http\",reason=\"not_mobile\"}"),
         Some(1)
     );
+    let mqtt_jumps = "vigie_ingest_telemetry_refused_total{transport=\"mqtt\",reason=\"implausible_jump\"}";
+    assert_eq!(metric(&metrics, mqtt_jumps), Some(1), "{mqtt_jumps}");
+    let mqtt_not_mobile = "vigie_ingest_telemetry_refused_total{transport=\"mqtt\",reason=\"not_mobile\"}";
+    assert_eq!(metric(&metrics, mqtt_not_mobile), Some(1), "the test token covers every sensor: {mqtt_not_mobile}");
     assert_eq!(metric(&metrics, "vigie_ingest_telemetry_accepted_total"), Some(3));
     assert_eq!(metric(&metrics, "vigie_ingest_telemetry_duplicate_total"), Some(1));
     assert_eq!(metric(&metrics, "vigie_ingest_detections_positioned_total{source=\"telemetry\"}"), Some(1));
