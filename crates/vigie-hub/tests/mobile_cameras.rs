@@ -212,3 +212,35 @@ async fn a_restarted_hub_still_knows_where_its_drone_was() {
     assert!((d.detection.location.lon - -1.5559).abs() < 1e-9, "{:?}", d.detection.location);
     hub.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixes_through_an_external_broker_are_stored() {
+    let broker =
+        vigie_testkit::MosquittoServer::start().expect("start a throw-away Mosquitto (scripts/test installs it)");
+    let broker_addr: std::net::SocketAddr = ([127, 0, 0, 1], broker.port()).into();
+    let mut external = vigie_hub::mqtt::ExternalBroker::parse(&broker.url()).expect("broker URL");
+    external.client_id = "vigie-hub-telemetry-test".into();
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let db = dir.path().join("vigie.db");
+    let hub = start_hub_with(&db, MqttMode::External(external), vigie_hub::ingest::system_clock(), config()).await;
+    let mut device = MqttClient::connect(broker_addr, DRONE, None).await;
+    let started = chrono::Utc::now();
+    // Until the hub's subscription is in place the broker drops fixes: send until one lands.
+    let topic = format!("vigie/v1/telemetry/{DRONE}");
+    let mut sent = 0;
+    let stored = loop {
+        let lon = -1.5560 + f64::from(sent) * 1e-5;
+        device.publish_acked(&topic, fix(chrono::Utc::now(), lon, 47.2090, 90.0), false).await;
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = chrono::Utc::now();
+        let stored = hub.store.registry().positions(DRONE, started, now, 1000).expect("read the fixes");
+        if !stored.is_empty() {
+            break stored;
+        }
+        assert!(sent < 100, "no fix stored through the external broker");
+    };
+    let drone = SensorId::new(DRONE).expect("valid");
+    assert_eq!(hub.ingest.sensor_position(&drone).map(|p| p.time), stored.last().map(|f| f.time));
+    hub.stop().await;
+}
