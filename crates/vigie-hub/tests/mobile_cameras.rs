@@ -167,6 +167,12 @@ async fn a_drone_detection_takes_the_telemetry_position_at_its_time() {
     assert_eq!(fixed["mobile"], false);
     assert!(fixed.get("position").is_none(), "{fixed}");
 
+    // The public transparency page says it moves (and gives only its home).
+    let public = request_anonymous(addr, "GET", "/api/v1/transparency", &[], b"").await.json();
+    let listed =
+        public["sensors"].as_array().expect("sensors").iter().find(|s| s["id"] == DRONE).expect("listed").clone();
+    assert_eq!((listed["mobile"].as_bool(), listed["lon"].as_f64()), (Some(true), Some(-1.5530)), "{listed}");
+
     // Its track, oldest first.
     let from = rfc3339(t(-60)).replace('+', "%2B");
     let track = get(addr, &format!("/api/v1/sensors/{DRONE}/track?from={from}")).await.json();
