@@ -28,9 +28,12 @@ export function incidentCameras(i: Incident, d: IncidentDetail, sensors: Sensor[
   const isCamera = new Set(sensors.filter((s) => s.type === 'camera').map((s) => s.id));
   const dets = [...d.detections].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   const own = [...new Set(dets.filter((x) => isCamera.has(x.sensor)).map((x) => x.sensor))];
+  // A mobile camera is where its newest fix puts it (its home until a first fix).
   const near = sensors
-    .filter((s) => s.type === 'camera' && !own.includes(s.id) && typeof s.lon === 'number' && typeof s.lat === 'number')
-    .map((s) => ({ id: s.id, m: distanceM(i.lon, i.lat, s.lon as number, s.lat as number) }))
+    .filter((s) => s.type === 'camera' && !own.includes(s.id))
+    .map((s) => ({ id: s.id, lon: s.position?.lon ?? s.lon, lat: s.position?.lat ?? s.lat }))
+    .filter((x): x is { id: string; lon: number; lat: number } => typeof x.lon === 'number' && typeof x.lat === 'number')
+    .map((x) => ({ id: x.id, m: distanceM(i.lon, i.lat, x.lon, x.lat) }))
     .filter((x) => x.m <= NEAR_M + i.radius_m)
     .sort((a, b) => a.m - b.m)
     .map((x) => x.id);

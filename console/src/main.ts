@@ -19,6 +19,7 @@ import { beep, isMuted, setMuted, unlockAudio } from './sound';
 import { state, upsert } from './state';
 import type { IncidentChange } from './types/incident';
 import type { Me, Role } from './types/me';
+import type { SensorPositionEvent } from './types/sensor';
 import { $, h } from './util';
 
 type View = 'incidents' | 'dashboard' | 'sensors' | 'social' | 'exports' | 'wall' | 'playback' | 'audit' | 'registers' | 'accounts';
@@ -142,6 +143,11 @@ function connect(): void {
       clearTimeout(dashTimer);
       dashTimer = window.setTimeout(() => void renderDashboard(map).catch(report), 1500);
     }
+  });
+  // Mobile sensors (drones, onboard cameras) move on the map as their fixes arrive.
+  es.addEventListener('sensor_position', (ev) => {
+    const m = JSON.parse((ev as MessageEvent).data) as SensorPositionEvent;
+    map.moveSensor(m.sensor, m.position);
   });
   es.addEventListener('lagged', () => void loadIncidents().catch(report));
   es.onerror = () => {

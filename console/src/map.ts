@@ -1,8 +1,9 @@
 // The map: offline by default (streets and districts drawn from the hub), an optional tile
 // server (`?tiles=https://…/{z}/{x}/{y}.png`), sensors clustered on a pixel grid so that
-// tens of thousands stay fluid, camera fields of view, incidents by priority.
+// tens of thousands stay fluid, camera fields of view, incidents by priority. Mobile sensors
+// (drones, onboard cameras) are drawn at their newest position and move on `sensor_position`.
 import * as L from 'leaflet';
-import type { Sensor } from './types/sensor';
+import type { PositionFix, Sensor } from './types/sensor';
 import type { Incident } from './types/incident';
 import type { FeatureCollection } from './types/zone';
 import { t, kindLabel } from './i18n';
@@ -18,6 +19,15 @@ export function sensorHealth(s: Sensor, now = Date.now()): Health {
   const last = s.health?.last_detection;
   if (last && now - Date.parse(last) < 15 * 60 * 1000) return 'online';
   return 'unknown';
+}
+
+/** A translation, or `fallback` while the dictionaries lack the key. */
+/** A mobile sensor is drawn where its newest fix puts it, facing that fix's heading. */
+function placed(s: Sensor): Sensor {
+  const p = s.position;
+  if (!s.mobile || !p) return s;
+  const fov = s.field_of_view && typeof p.heading_deg === 'number' ? { ...s.field_of_view, heading_deg: p.heading_deg } : s.field_of_view;
+  return { ...s, lon: p.lon, lat: p.lat, field_of_view: fov };
 }
 
 const GLYPH: Record<string, string> = { camera: 'V', microphone: 'A', flows: 'F', social: 'S', citizen: 'C' };
@@ -39,6 +49,9 @@ export class VigieMap {
   private pulseLayer = L.layerGroup();
   private pulses = new Map<string, L.Marker>();
   private districtNames = new Map<string, string>();
+  /** The sensors as the hub listed them (mobile ones before placing). */
+  private declared = new Map<string, Sensor>();
+  private redraw = 0;
   onIncidentClick: (id: string) => void = () => {};
 
   constructor(container: HTMLElement) {
@@ -95,7 +108,8 @@ export class VigieMap {
 
   setSensors(sensors: Sensor[]): void {
     const first = this.sensors.length === 0;
-    this.sensors = sensors.filter((s) => typeof s.lon === 'number' && typeof s.lat === 'number');
+    this.declared = new Map(sensors.map((s) => [s.id, s]));
+    this.sensors = sensors.map(placed).filter((s) => typeof s.lon === 'number' && typeof s.lat === 'number');
     // No districts to frame the map: frame the sensors instead, once.
     if (first && this.districtNames.size === 0 && this.sensors.length) {
       let [s, w, n, e] = [90, 180, -90, -180];
@@ -108,6 +122,25 @@ export class VigieMap {
       this.map.fitBounds([[s, w], [n, e]], { padding: [10, 10] });
     }
     this.drawSensors();
+  }
+
+  /** Moves a mobile sensor to a new fix (from the live stream); redrawn once per frame. */
+  moveSensor(id: string, position: PositionFix): void {
+    const s = this.declared.get(id);
+    if (!s?.mobile) return;
+    const newer = !s.position || Date.parse(position.time) >= Date.parse(s.position.time);
+    if (!newer) return;
+    const moved = { ...s, position };
+    this.declared.set(id, moved);
+    const i = this.sensors.findIndex((x) => x.id === id);
+    if (i >= 0) this.sensors[i] = placed(moved);
+    else this.sensors.push(placed(moved));
+    if (!this.redraw) {
+      this.redraw = requestAnimationFrame(() => {
+        this.redraw = 0;
+        this.drawSensors();
+      });
+    }
   }
 
   /** Grid clustering in screen space, on the visible area only. */
@@ -131,9 +164,17 @@ export class VigieMap {
       if (list.length === 1) {
         const s = list[0];
         const health = sensorHealth(s, now);
+        // Mobile: a dashed outline and a pointer in the direction it faces.
+        const heading = s.position?.heading_deg;
+        const arrow =
+          s.mobile && typeof heading === 'number'
+            ? `<span class="sensor-heading" style="position:absolute;left:50%;top:-9px;margin-left:-4px;width:8px;height:8px;line-height:8px;font-size:8px;transform-origin:4px 20px;transform:rotate(${heading}deg)">▲</span>`
+            : '';
+        const cls = `sensor-icon type-${cssIdent(s.type)} health-${health}${s.mobile ? ' mobile' : ''}`;
+        const style = s.mobile ? ' style="border-style:dashed;position:relative"' : '';
         const icon = L.divIcon({
           className: '',
-          html: `<span class="sensor-icon type-${cssIdent(s.type)} health-${health}" aria-hidden="true">${GLYPH[s.type] ?? '?'}</span>`,
+          html: `<span class="${cls}"${style} aria-hidden="true">${GLYPH[s.type] ?? '?'}${arrow}</span>`,
           iconSize: [22, 22],
         });
         const m = L.marker([s.lat!, s.lon!], { icon, keyboard: false, title: s.name ?? s.id, alt: s.name ?? s.id });
@@ -287,6 +328,10 @@ function sensorPopup(s: Sensor, health: Health): HTMLElement {
     `${t('sens.last')} : ${ago(s.health?.last_detection)}`,
     s.analytics.map(kindLabel).join(', '),
   ];
+  if (s.mobile) {
+    const where = s.position ? ago(s.position.time) : t('sens.no_position');
+    lines.push(`${t('sens.mobile')} : ${where}`);
+  }
   d.append(title);
   for (const l of lines) {
     const p = document.createElement('div');

@@ -37,6 +37,8 @@ KINDS_BY_TYPE = {
     "social": "social.", "citizen": "citizen.",
 }
 SENSOR_KEYS = {"id", "type", "name", "lon", "lat", "analytics"}
+# Optional: a mobile sensor (drone) has its home at lon/lat and moves by telemetry.
+OPTIONAL_SENSOR_KEYS = {"mobile"}
 CAMERA_KEYS = {"heading_deg", "fov_deg", "range_m"}
 RULE_KEYS = {"id", "incident_type", "title", "priority", "kinds", "require_kinds",
              "min_detections", "min_sensors", "min_confidence", "within_m", "window_secs"}
@@ -218,7 +220,7 @@ print(f"  {len(sensors)} sensors: {dict(by_type)}")
 seen = set()
 for s in sensors:
     sid = s.get("id", "")
-    allowed = SENSOR_KEYS | (CAMERA_KEYS if s.get("type") == "camera" else set())
+    allowed = SENSOR_KEYS | OPTIONAL_SENSOR_KEYS | (CAMERA_KEYS if s.get("type") == "camera" else set())
     if set(s) - allowed:
         err(f"sensor {sid}: unknown keys {set(s) - allowed}")
     if SENSOR_KEYS - set(s):

@@ -80,7 +80,7 @@ impl Broker {
         let local_addr = listener.local_addr().map_err(|source| BrokerError::Bind { addr: cfg.listen, source })?;
         let counters = Arc::new(Counters::default());
         let shared = Arc::new(Shared {
-            router: Router::new(cfg.intercept_filter.clone(), Arc::clone(&counters)),
+            router: Router::new(cfg.intercepted_filters(), Arc::clone(&counters)),
             cfg,
             interceptor,
             sessions: Mutex::new(HashMap::new()),
@@ -98,6 +98,9 @@ fn validate(cfg: &BrokerConfig) -> Result<(), BrokerError> {
     let invalid = |field, reason: &str| Err(BrokerError::InvalidConfig { field, reason: reason.to_string() });
     if !topic::valid_filter(&cfg.intercept_filter) {
         return invalid("intercept_filter", "not a valid mqtt topic filter");
+    }
+    if !cfg.also_intercept.iter().all(|f| topic::valid_filter(f)) {
+        return invalid("also_intercept", "not a valid mqtt topic filter");
     }
     if cfg.max_packet_bytes < 64 {
         return invalid("max_packet_bytes", "must be at least 64");

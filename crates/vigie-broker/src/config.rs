@@ -17,6 +17,8 @@ pub struct BrokerConfig {
     /// Topic filter of the publishes handed to the [`Interceptor`](crate::Interceptor)
     /// and acknowledged only once it answers.
     pub intercept_filter: String,
+    /// Further filters intercepted the same way (the hub adds its telemetry topics).
+    pub also_intercept: Vec<String>,
     /// Intercepted publishes awaiting the interceptor's answer, per connection.
     /// Beyond it the broker stops reading that socket (back-pressure); nothing is dropped.
     pub max_inflight_per_client: usize,
@@ -40,14 +42,43 @@ impl BrokerConfig {
     pub const DEFAULT_MAX_QUEUED_MESSAGES: usize = 100_000;
 }
 
+impl BrokerConfig {
+    /// Whether a publish on `topic` goes to the interceptor.
+    pub fn intercepts(&self, topic: &str) -> bool {
+        crate::topic::matches(topic, &self.intercept_filter)
+            || self.also_intercept.iter().any(|f| crate::topic::matches(topic, f))
+    }
+
+    /// Every intercepted filter.
+    pub(crate) fn intercepted_filters(&self) -> Vec<String> {
+        std::iter::once(self.intercept_filter.clone()).chain(self.also_intercept.iter().cloned()).collect()
+    }
+}
+
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, Self::DEFAULT_PORT)),
             max_packet_bytes: Self::DEFAULT_MAX_PACKET_BYTES,
             intercept_filter: Self::DEFAULT_INTERCEPT_FILTER.to_string(),
+            also_intercept: Vec::new(),
             max_inflight_per_client: Self::DEFAULT_MAX_INFLIGHT_PER_CLIENT,
             max_queued_messages: Self::DEFAULT_MAX_QUEUED_MESSAGES,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BrokerConfig;
+
+    #[test]
+    fn intercepts_the_detection_topics_and_the_further_filters() {
+        let mut cfg = BrokerConfig::default();
+        assert!(cfg.intercepts("vigie/v1/detections/cam-1"));
+        assert!(!cfg.intercepts("vigie/v1/telemetry/drone-1"));
+        cfg.also_intercept.push("vigie/v1/telemetry/+".into());
+        assert!(cfg.intercepts("vigie/v1/telemetry/drone-1"));
+        assert!(!cfg.intercepts("vigie/v1/status/drone-1"));
     }
 }

@@ -763,7 +763,7 @@ impl Connection {
             return self.answer_now(publish.pkid, kind, Ack::Refused(RefusalCode::NotAuthorized));
         }
         let qos = publish.qos.min(1);
-        if topic::matches(&publish.topic, &shared.cfg.intercept_filter) {
+        if shared.cfg.intercepts(&publish.topic) {
             self.intercepted += 1;
             // Keep a copy only if it must be routed once accepted.
             let route = (publish.retain || shared.router.intercepted_have_subscribers()).then(|| Route {
@@ -946,7 +946,7 @@ impl Connection {
         stats::add(&shared.counters.publishes_received_total, 1);
         tracing::debug!(client_id = %self.client_id, topic = %will.topic, "publishing will");
         let qos = will.qos.min(1);
-        if !topic::matches(&will.topic, &shared.cfg.intercept_filter) {
+        if !shared.cfg.intercepts(&will.topic) {
             shared.router.publish(Some(&self.client_id), &will.topic, will.payload, qos, will.retain);
             return;
         }

@@ -128,7 +128,7 @@ pub(crate) struct Router {
     /// Subscriptions whose filter overlaps the intercept filter: zero means an
     /// accepted detection needs no routing at all.
     intercept_overlaps: AtomicUsize,
-    intercept_filter: String,
+    intercept_filters: Vec<String>,
     /// In-process subscriptions by id, to remove those whose receiver is gone.
     locals: Mutex<HashMap<u64, String>>,
     next_local_id: AtomicU64,
@@ -136,13 +136,13 @@ pub(crate) struct Router {
 }
 
 impl Router {
-    pub fn new(intercept_filter: String, counters: Arc<Counters>) -> Router {
+    pub fn new(intercept_filters: Vec<String>, counters: Arc<Counters>) -> Router {
         Router {
             trie: RwLock::new(Node::default()),
             retained: RwLock::new(HashMap::new()),
             subscriptions: AtomicUsize::new(0),
             intercept_overlaps: AtomicUsize::new(0),
-            intercept_filter,
+            intercept_filters,
             locals: Mutex::new(HashMap::new()),
             next_local_id: AtomicU64::new(1),
             counters,
@@ -163,7 +163,7 @@ impl Router {
             }
         };
         apply(&self.subscriptions);
-        if topic::filters_overlap(filter, &self.intercept_filter) {
+        if self.intercept_filters.iter().any(|f| topic::filters_overlap(filter, f)) {
             apply(&self.intercept_overlaps);
         }
     }
@@ -427,7 +427,7 @@ mod tests {
     use crate::session::Persistence;
 
     fn router() -> Router {
-        Router::new("vigie/v1/detections/+".into(), Arc::new(Counters::default()))
+        Router::new(vec!["vigie/v1/detections/+".into()], Arc::new(Counters::default()))
     }
 
     #[test]

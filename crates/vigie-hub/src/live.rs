@@ -1,8 +1,8 @@
-//! The live stream: accepted detections and incident changes, fanned out to the API's
+//! The live stream: accepted detections, incident changes and mobile sensors' moves, fanned out to the API's
 //! server-sent events and to MQTT `vigie/v1/incidents/{id}`.
 
 use serde::Serialize;
-use vigie_model::{Detection, DetectionId, Incident};
+use vigie_model::{Detection, DetectionId, Incident, PositionFix, SensorId};
 
 /// How an incident changed, as Frigate names its events: `new`, `update`, `end` under one id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,6 +26,11 @@ pub enum LiveEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         cause: Option<DetectionId>,
     },
+    /// A mobile sensor moved (at most once a second per sensor).
+    SensorPosition {
+        sensor: SensorId,
+        position: PositionFix,
+    },
 }
 
 impl LiveEvent {
@@ -34,6 +39,7 @@ impl LiveEvent {
         match self {
             LiveEvent::Detection { .. } => "detection",
             LiveEvent::Incident { .. } => "incident",
+            LiveEvent::SensorPosition { .. } => "sensor_position",
         }
     }
 }

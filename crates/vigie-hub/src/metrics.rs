@@ -6,7 +6,7 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use vigie_model::RefusalReason;
+use vigie_model::{FixRefusalReason, RefusalReason};
 
 /// Where a detection came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -46,6 +46,17 @@ pub struct Metrics {
     pub fusion_pending: AtomicU64,
     pub fusion_joinable: AtomicU64,
     pub logins_locked: AtomicU64,
+    fixes_received: [AtomicU64; 3],
+    fixes_refused: [[AtomicU64; 16]; 3],
+    pub fixes_accepted: AtomicU64,
+    pub fixes_duplicate: AtomicU64,
+    /// Detections of mobile sensors placed by telemetry, or left where their producer said.
+    pub positioned_by_telemetry: AtomicU64,
+    pub positioned_by_producer: AtomicU64,
+}
+
+fn fix_reason_index(r: FixRefusalReason) -> usize {
+    FixRefusalReason::ALL.iter().position(|x| *x == r).unwrap_or(0)
 }
 
 fn reason_index(r: RefusalReason) -> usize {
@@ -61,6 +72,15 @@ impl Metrics {
     }
     pub fn refused_count(&self, r: RefusalReason) -> u64 {
         Transport::ALL.iter().map(|t| self.refused[*t as usize][reason_index(r)].load(Relaxed)).sum()
+    }
+    pub fn fix_received(&self, t: Transport) {
+        self.fixes_received[t as usize].fetch_add(1, Relaxed);
+    }
+    pub fn fix_refused(&self, t: Transport, r: FixRefusalReason) {
+        self.fixes_refused[t as usize][fix_reason_index(r)].fetch_add(1, Relaxed);
+    }
+    pub fn fix_refused_count(&self, r: FixRefusalReason) -> u64 {
+        Transport::ALL.iter().map(|t| self.fixes_refused[*t as usize][fix_reason_index(r)].load(Relaxed)).sum()
     }
     pub fn received_count(&self) -> u64 {
         self.received.iter().map(|a| a.load(Relaxed)).sum()
@@ -96,6 +116,7 @@ impl Metrics {
                 );
             }
         }
+        self.render_telemetry(&mut out);
         let counters: [(&str, &str, &AtomicU64); 11] = [
             (
                 "vigie_fusion_micros_total",
@@ -148,5 +169,47 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         }
         out
+    }
+}
+
+impl Metrics {
+    /// Position fixes of mobile sensors, and how detections of mobile sensors were placed.
+    fn render_telemetry(&self, out: &mut String) {
+        out.push_str("# HELP vigie_ingest_telemetry_received_total Position fixes received, by transport.\n");
+        out.push_str("# TYPE vigie_ingest_telemetry_received_total counter\n");
+        for t in Transport::ALL {
+            let n = self.fixes_received[t as usize].load(Relaxed);
+            let _ = writeln!(out, "vigie_ingest_telemetry_received_total{{transport=\"{}\"}} {n}", t.as_str());
+        }
+        out.push_str("# HELP vigie_ingest_telemetry_refused_total Position fixes refused, by transport and reason.\n");
+        out.push_str("# TYPE vigie_ingest_telemetry_refused_total counter\n");
+        for t in Transport::ALL {
+            for r in FixRefusalReason::ALL {
+                let n = self.fixes_refused[t as usize][fix_reason_index(*r)].load(Relaxed);
+                let _ = writeln!(
+                    out,
+                    "vigie_ingest_telemetry_refused_total{{transport=\"{}\",reason=\"{}\"}} {n}",
+                    t.as_str(),
+                    r.as_str()
+                );
+            }
+        }
+        for (name, help, v) in [
+            ("vigie_ingest_telemetry_accepted_total", "Position fixes stored.", &self.fixes_accepted),
+            (
+                "vigie_ingest_telemetry_duplicate_total",
+                "Position fixes already stored (redeliveries), acknowledged again.",
+                &self.fixes_duplicate,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
+        }
+        let name = "vigie_ingest_detections_positioned_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Detections of mobile sensors, by where their position came from.\n# TYPE {name} counter"
+        );
+        let _ = writeln!(out, "{name}{{source=\"telemetry\"}} {}", self.positioned_by_telemetry.load(Relaxed));
+        let _ = writeln!(out, "{name}{{source=\"producer\"}} {}", self.positioned_by_producer.load(Relaxed));
     }
 }

@@ -61,6 +61,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/tokens/{id}/revoke", "m"),
     ("get", "/api/v1/sensors", "ospmt"),
     ("get", "/api/v1/sensors/{id}", "ospmt"),
+    ("post", "/api/v1/sensors/{id}/telemetry", "d"),
+    ("get", "/api/v1/sensors/{id}/track", "ost"),
     ("get", "/api/v1/zones", "adospmt"),
     ("post", "/api/v1/detections", "d"),
     ("post", "/api/v1/evidence", "d"),

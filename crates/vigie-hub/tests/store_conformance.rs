@@ -42,6 +42,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("exports_register_and_decisions", exports_register_and_decisions),
     ("recordings_index_holds_and_purges", recordings_index_holds_and_purges),
     ("wall_layouts_per_person", wall_layouts_per_person),
+    ("sensor_positions_once_per_time_in_order_and_purged", sensor_positions_once_per_time_in_order_and_purged),
 ];
 
 fn run_suite(backend: &str, mut open: impl FnMut(&str) -> Box<dyn Store>) {
@@ -963,4 +964,42 @@ fn wall_layouts_per_person(s: &dyn Store) {
     assert!(r.delete_wall_layout("user:olivia", "Gare").expect("delete"));
     assert!(!r.delete_wall_layout("user:olivia", "Gare").expect("delete twice"));
     assert_eq!(r.wall_layouts("user:olivia").expect("list").len(), 1);
+}
+
+fn fix(secs: i64, lon: f64, heading: Option<f64>) -> vigie_model::PositionFix {
+    vigie_model::PositionFix {
+        time: base() + Duration::milliseconds(secs * 1000 + 123),
+        lon,
+        lat: 47.2135,
+        heading_deg: heading,
+        accuracy_m: heading.map(|_| 4.5),
+        speed_mps: None,
+    }
+}
+
+fn sensor_positions_once_per_time_in_order_and_purged(s: &dyn Store) {
+    let r = s.registry();
+    let (a, b, c) = (fix(2, -1.5530, Some(87.5)), fix(0, -1.5540, None), fix(1, -1.5535, Some(359.0)));
+    assert_eq!(r.insert_positions("drone-1", &[a, b], received()).expect("insert"), vec![true, true]);
+    // A redelivery of `a` with another position keeps the first; `c` is new.
+    let moved = vigie_model::PositionFix { lon: 0.0, ..a };
+    assert_eq!(r.insert_positions("drone-1", &[moved, c], received()).expect("insert"), vec![false, true]);
+    r.insert_positions("tram-1", &[fix(1, -1.56, None)], received()).expect("insert");
+
+    let all = r.positions("drone-1", base() - Duration::days(1), base() + Duration::days(1), 100).expect("list");
+    assert_eq!(all, vec![b, c, a], "in time order, nanoseconds and nulls kept");
+    let window = r.positions("drone-1", b.time + Duration::milliseconds(1), a.time, 100).expect("window");
+    assert_eq!(window, vec![c, a], "the range is inclusive at its end");
+    assert_eq!(r.positions("drone-1", b.time, a.time, 1).expect("limit"), vec![b]);
+    assert_eq!(r.latest_positions("drone-1", 2).expect("latest"), vec![c, a], "the newest, oldest first");
+    assert!(r.latest_positions("cam-fixed", 10).expect("none").is_empty());
+
+    assert_eq!(r.purge_positions(PurgeScope::Sensor("drone-1"), c.time, 100).expect("purge"), 1, "b only");
+    let others = ["drone-1".to_owned()];
+    assert_eq!(r.purge_positions(PurgeScope::AllExcept(&others), base() + Duration::days(1), 100).expect("purge"), 1);
+    assert_eq!(
+        r.positions("drone-1", base() - Duration::days(1), base() + Duration::days(1), 100).expect("list"),
+        vec![c, a]
+    );
+    assert!(r.latest_positions("tram-1", 10).expect("list").is_empty());
 }

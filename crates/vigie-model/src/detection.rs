@@ -80,7 +80,41 @@ pub struct TimeBounds {
     pub max_age: Duration,
 }
 
+/// Why a time is refused by [`TimeBounds::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeProblem {
+    NotRfc3339,
+    InFuture,
+    TooOld,
+}
+
+impl From<TimeProblem> for RefusalReason {
+    fn from(p: TimeProblem) -> Self {
+        match p {
+            TimeProblem::NotRfc3339 => RefusalReason::InvalidTime,
+            TimeProblem::InFuture => RefusalReason::TimeInFuture,
+            TimeProblem::TooOld => RefusalReason::TimeTooOld,
+        }
+    }
+}
+
 impl TimeBounds {
+    /// Parses an RFC 3339 time (converted to UTC) and checks it is neither too far ahead
+    /// of the hub's clock nor too old; `Err` carries a detail naming the value.
+    pub fn check(&self, raw: &str) -> Result<DateTime<Utc>, (TimeProblem, String)> {
+        let time = DateTime::parse_from_rfc3339(raw)
+            .map_err(|e| (TimeProblem::NotRfc3339, format!("time {raw:?} is not RFC 3339: {e}")))?
+            .with_timezone(&Utc);
+        if time > self.now + self.max_future_skew {
+            let secs = self.max_future_skew.num_seconds();
+            return Err((TimeProblem::InFuture, format!("time {raw} is more than {secs} s ahead of the hub's clock")));
+        }
+        if time < self.now - self.max_age {
+            return Err((TimeProblem::TooOld, format!("time {raw} is older than {} s", self.max_age.num_seconds())));
+        }
+        Ok(time)
+    }
+
     pub fn new(now: DateTime<Utc>, max_future_skew_secs: u64, max_age_secs: u64) -> Self {
         TimeBounds {
             now,
@@ -140,21 +174,7 @@ fn check(w: Wire<'_>, bounds: &TimeBounds) -> Result<Detection, Refusal> {
     let sensor = SensorId::new(w.sensor.into_owned()).map_err(|e| Refusal::new(R::InvalidSensor, e.to_string()))?;
     let kind: Kind =
         w.kind.parse().map_err(|e: crate::kind::UnknownKind| Refusal::new(R::UnknownKind, e.to_string()))?;
-    let time = DateTime::parse_from_rfc3339(&w.time)
-        .map_err(|e| Refusal::new(R::InvalidTime, format!("time {:?} is not RFC 3339: {e}", w.time)))?
-        .with_timezone(&Utc);
-    if time > bounds.now + bounds.max_future_skew {
-        return Err(Refusal::new(
-            R::TimeInFuture,
-            format!("time {} is more than {} s ahead of the hub's clock", w.time, bounds.max_future_skew.num_seconds()),
-        ));
-    }
-    if time < bounds.now - bounds.max_age {
-        return Err(Refusal::new(
-            R::TimeTooOld,
-            format!("time {} is older than {} s", w.time, bounds.max_age.num_seconds()),
-        ));
-    }
+    let time = bounds.check(&w.time).map_err(|(problem, detail)| Refusal::new(problem.into(), detail))?;
     check_location(&w.location)?;
     if !(w.confidence.is_finite() && (0.0..=1.0).contains(&w.confidence)) {
         return Err(Refusal::new(R::InvalidConfidence, format!("confidence {} is not within 0..1", w.confidence)));

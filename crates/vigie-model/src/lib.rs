@@ -14,6 +14,7 @@ pub mod incident;
 pub mod kind;
 pub mod refusal;
 pub mod sensor;
+pub mod telemetry;
 
 pub use authorization::Authorization;
 pub use detection::{Detection, Evidence, Location, decode};
@@ -22,6 +23,7 @@ pub use incident::{Incident, IncidentAction, IncidentEvent, IncidentState, Outco
 pub use kind::Kind;
 pub use refusal::{Refusal, RefusalReason};
 pub use sensor::{Sensor, SensorType};
+pub use telemetry::{FixRefusal, FixRefusalReason, PositionFix, TELEMETRY_TOPIC_PREFIX, Track, TrackPosition};
 
 /// The contract v1 as a JSON Schema (draft 2020-12).
 pub const DETECTION_SCHEMA_V1: &str = include_str!("../schema/detection.v1.schema.json");

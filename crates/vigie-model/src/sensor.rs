@@ -61,6 +61,9 @@ pub struct Sensor {
     pub analytics: Vec<Kind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field_of_view: Option<FieldOfView>,
+    /// A mobile sensor (drone, onboard camera): its position comes from telemetry over
+    /// time, and `lon`/`lat` are only its home, used until a first fix.
+    pub mobile: bool,
 }
 
 impl Sensor {

@@ -81,6 +81,28 @@ fn demo_city_forms_incidents_within_a_minute() {
     };
     eprintln!("first incident after {:.1} s: {}", started.elapsed().as_secs_f64(), incidents[0]);
     assert!(incidents[0].get("id").is_some_and(|id| id.is_string()), "an incident has an id: {}", incidents[0]);
+
+    // The drone flies: its position comes from its telemetry, and moves.
+    let drone_position = || {
+        let sensors = get_json(http_addr, &cookie, "/api/v1/sensors/drone-loire-01");
+        assert_eq!(sensors["mobile"], true, "{sensors}");
+        sensors.get("position").cloned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let first = loop {
+        if let Some(p) = drone_position() {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "the drone sent no position within 10 s; log:\n{}", log_of(&dir));
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    std::thread::sleep(Duration::from_millis(2500));
+    let later = drone_position().expect("a position");
+    assert_ne!(
+        (&first["lon"], &first["time"]),
+        (&later["lon"], &later["time"]),
+        "the drone moved: {first} then {later}"
+    );
 }
 
 /// The address after `scheme` on a line of the banner: `http://127.0.0.1:8080/` → 127.0.0.1:8080.

@@ -42,6 +42,24 @@ pub struct PostResult {
     pub results: Vec<LineResult>,
 }
 
+impl LineResult {
+    pub(super) fn refused(line: usize, reason: &'static str, detail: String) -> LineResult {
+        LineResult { line, id: None, status: "refused", reason: Some(reason), detail: Some(detail) }
+    }
+}
+
+impl PostResult {
+    /// The answer to an NDJSON post, counted from its lines: 503 when any failed (those
+    /// must be sent again).
+    pub(super) fn answer(results: Vec<LineResult>) -> (StatusCode, Json<PostResult>) {
+        let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+        let (accepted, duplicate, refused, failed) =
+            (count("accepted"), count("duplicate"), count("refused"), count("failed"));
+        let status = if failed > 0 { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+        (status, Json(PostResult { accepted, duplicate, refused, failed, results }))
+    }
+}
+
 pub async fn post_ndjson(
     State(st): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -72,13 +90,7 @@ pub async fn post_ndjson(
             continue;
         }
         match st.ingest.check_from(Transport::Http, line, None, &who) {
-            Err(r) => results.push(LineResult {
-                line: i + 1,
-                id: None,
-                status: "refused",
-                reason: Some(r.reason.as_str()),
-                detail: Some(r.detail),
-            }),
+            Err(r) => results.push(LineResult::refused(i + 1, r.reason.as_str(), r.detail)),
             Ok(d) => {
                 let id = d.id;
                 waiting.push((results.len(), st.ingest.submit(d)));
@@ -86,33 +98,22 @@ pub async fn post_ndjson(
             }
         }
     }
-    let (mut accepted, mut duplicate, mut failed) = (0, 0, 0);
     for (idx, rx) in waiting {
         let r = &mut results[idx];
         match rx.await {
-            Ok(Outcome::Accepted) => {
-                accepted += 1;
-                r.status = "accepted";
-            }
-            Ok(Outcome::Duplicate) => {
-                duplicate += 1;
-                r.status = "duplicate";
-            }
+            Ok(Outcome::Accepted) => r.status = "accepted",
+            Ok(Outcome::Duplicate) => r.status = "duplicate",
             Ok(Outcome::Failed(e)) => {
-                failed += 1;
                 r.status = "failed";
                 r.detail = Some(e);
             }
             Err(_) => {
-                failed += 1;
                 r.status = "failed";
                 r.detail = Some("the hub is stopping".into());
             }
         }
     }
-    let refused = results.iter().filter(|r| r.status == "refused").count();
-    let status = if failed > 0 { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
-    Ok((status, Json(PostResult { accepted, duplicate, refused, failed, results })))
+    Ok(PostResult::answer(results))
 }
 
 #[derive(Debug, Deserialize)]

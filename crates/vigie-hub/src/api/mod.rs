@@ -21,6 +21,7 @@ mod session;
 mod social;
 mod stream;
 mod system;
+mod telemetry;
 mod transparency;
 mod wall;
 
@@ -132,6 +133,8 @@ pub const ROUTES: &[Route] = &[
     route("post", "/api/v1/tokens/{id}/revoke", THE_ADMIN),
     route("get", "/api/v1/sensors", ANY_ROLE),
     route("get", "/api/v1/sensors/{id}", ANY_ROLE),
+    route("post", "/api/v1/sensors/{id}/telemetry", Access::Device),
+    route("get", "/api/v1/sensors/{id}/track", OPS),
     route("get", "/api/v1/zones", Access::Public),
     route("post", "/api/v1/detections", Access::Device),
     route("post", "/api/v1/evidence", Access::Device),
@@ -199,6 +202,8 @@ fn handler(r: &Route) -> MethodRouter<AppState> {
         ("post", "/api/v1/tokens/{id}/revoke") => post(admin::revoke_token),
         ("get", "/api/v1/sensors") => get(sensors::list),
         ("get", "/api/v1/sensors/{id}") => get(sensors::get_one),
+        ("post", "/api/v1/sensors/{id}/telemetry") => post(telemetry::post_ndjson),
+        ("get", "/api/v1/sensors/{id}/track") => get(telemetry::track),
         ("get", "/api/v1/zones") => get(sensors::zones),
         ("post", "/api/v1/detections") => post(detections::post_ndjson),
         ("post", "/api/v1/evidence") => post(evidence::upload),

@@ -1,4 +1,5 @@
-//! Sensors with their health, and the districts as GeoJSON.
+//! Sensors with their health (and, for mobile ones, where they are), and the districts as
+//! GeoJSON.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -15,6 +16,9 @@ pub struct SensorView {
     pub health: Option<SensorHealth>,
     /// The legal bases naming this sensor, and whether each is in force now.
     pub authorizations: Vec<AuthorizationView>,
+    /// A mobile sensor's newest fix (absent before its first one, and for fixed sensors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<vigie_model::PositionFix>,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +58,7 @@ pub async fn list(State(st): State<AppState>) -> Json<Vec<SensorView>> {
                 sensor: s.clone(),
                 health: health.get(&s.id).cloned(),
                 authorizations: authorizations(&st, &s.id),
+                position: st.ingest.sensor_position(&s.id),
             })
             .collect(),
     )
@@ -67,6 +72,7 @@ pub async fn get_one(State(st): State<AppState>, Path(id): Path<String>) -> Resu
         sensor: sensor.clone(),
         health: st.ingest.activity().get(&id),
         authorizations: authorizations(&st, &id),
+        position: st.ingest.sensor_position(&id),
     }))
 }
 

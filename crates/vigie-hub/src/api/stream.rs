@@ -1,4 +1,5 @@
-//! `GET /api/v1/stream`: server-sent events of incident changes (`event: incident`) and,
+//! `GET /api/v1/stream`: server-sent events of incident changes (`event: incident`), of
+//! mobile sensors' moves (`event: sensor_position`, at most once a second per sensor) and,
 //! with `?detections=true`, of accepted detections (`event: detection`). A client that
 //! falls behind gets `event: lagged` with how many events it missed, and should reload.
 

@@ -44,9 +44,12 @@ struct SensorLine {
     #[serde(rename = "type")]
     sensor_type: &'static str,
     name: String,
+    /// For a mobile sensor (a drone, an onboard camera): its home, not where it is.
     lon: f64,
     lat: f64,
     district: Option<String>,
+    /// The sensor moves; the public page says so rather than showing where it is.
+    mobile: bool,
     analytics: Vec<Analytic>,
     detections_retention_days: u32,
     evidence_retention_days: u32,
@@ -102,6 +105,7 @@ async fn build(st: &AppState) -> Result<Transparency, ApiError> {
             lon: s.lon,
             lat: s.lat,
             district: s.district.clone(),
+            mobile: s.mobile,
             analytics: s
                 .analytics
                 .iter()

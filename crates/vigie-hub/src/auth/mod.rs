@@ -570,7 +570,8 @@ impl Auth {
         }
         let sensor = topic
             .strip_prefix(vigie_model::DETECTION_TOPIC_PREFIX)
-            .or_else(|| topic.strip_prefix(vigie_model::STATUS_TOPIC_PREFIX));
+            .or_else(|| topic.strip_prefix(vigie_model::STATUS_TOPIC_PREFIX))
+            .or_else(|| topic.strip_prefix(vigie_model::TELEMETRY_TOPIC_PREFIX));
         sensor.is_some_and(|s| !s.contains(['/', '+', '#']) && token.sensors.allows(s))
     }
 }

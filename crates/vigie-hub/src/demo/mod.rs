@@ -1,8 +1,9 @@
 //! The bundled demo city (centre of Nantes) and its replay: realistic detections published
 //! over MQTT as real edge devices would, with correlated scenarios so incidents form
-//! within seconds of `vigie up --demo`.
+//! within seconds of `vigie up --demo`, and a drone whose telemetry moves it on the map.
 
 mod accounts;
+mod flight;
 mod scenarios;
 
 use std::path::{Path, PathBuf};
@@ -52,5 +53,6 @@ mod tests {
             assert!(cfg.sensors.iter().any(|s| s.runs(*k)), "no sensor runs {k}");
         }
         assert!(cfg.sensors.iter().all(|s| s.district.is_some()), "every demo sensor lies in a district");
+        assert!(cfg.sensors.iter().any(|s| s.mobile && s.field_of_view.is_some()), "a mobile camera flies");
     }
 }

@@ -136,6 +136,9 @@ impl Replay {
             let topic = format!("{}{}", vigie_model::STATUS_TOPIC_PREFIX, s.id);
             let _ = client.publish(topic, QoS::AtLeastOnce, true, "online").await;
         }
+        for drone in sensors.iter().filter(|s| s.mobile) {
+            tokio::spawn(super::flight::fly(client.clone(), drone.clone(), self.stats.clone()));
+        }
         // The first scenario comes at once, then at random intervals with background.
         let mut next_scenario = 0usize;
         let mut until_scenario_ms = 2000u64;
@@ -248,7 +251,7 @@ fn attributes(kind: Kind, conf: f64) -> serde_json::Value {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn publish(
+pub(super) async fn publish(
     client: &AsyncClient,
     stats: &ReplayStats,
     s: &Sensor,

@@ -5,6 +5,7 @@
 //! to the single writer, whose answer arrives only after the commit. Refusals are counted
 //! per transport and reason and sampled.
 
+mod positions;
 mod refused;
 mod writer;
 
@@ -14,8 +15,12 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use vigie_model::config::Config;
 use vigie_model::detection::TimeBounds;
-use vigie_model::{Detection, Incident, IncidentAction, IncidentId, Refusal, RefusalReason};
+use vigie_model::{
+    Detection, FixRefusal, FixRefusalReason, Incident, IncidentAction, IncidentId, PositionFix, Refusal, RefusalReason,
+    SensorId,
+};
 
+pub use positions::{PositionSource, TRACK_CAPACITY};
 pub use refused::{RefusedLog, RefusedSample};
 use writer::spawn_writer;
 
@@ -83,6 +88,16 @@ struct Inner {
     refused: RefusedLog,
     live: Live,
     activity: Arc<SensorActivity>,
+    store: Arc<dyn Store>,
+    positions: positions::Positions,
+}
+
+/// A position fix that passed its checks and is held in memory, to be stored.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedFix {
+    pub fix: PositionFix,
+    /// Held now (not a redelivery of a fix already in memory).
+    held: bool,
 }
 
 /// The two live channels: incident changes (few) and accepted detections (many; only
@@ -103,9 +118,27 @@ impl Ingest {
     ) -> Result<Ingest, crate::store::StoreError> {
         let live = Live { incidents: broadcast::channel(16_384).0, detections: broadcast::channel(16_384).0 };
         let activity = Arc::new(SensorActivity::default());
-        let tx = spawn_writer(config.clone(), store, clock.clone(), metrics.clone(), live.clone(), activity.clone())?;
+        let positions = positions::Positions::load(&config, store.as_ref())?;
+        let tx = spawn_writer(
+            config.clone(),
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+            live.clone(),
+            activity.clone(),
+        )?;
         Ok(Ingest {
-            inner: Arc::new(Inner { config, clock, tx, metrics, refused: RefusedLog::default(), live, activity }),
+            inner: Arc::new(Inner {
+                config,
+                clock,
+                tx,
+                metrics,
+                refused: RefusedLog::default(),
+                live,
+                activity,
+                store,
+                positions,
+            }),
         })
     }
 
@@ -169,6 +202,13 @@ impl Ingest {
         self.inner.refused.record(self.now(), transport, topic, refusal, payload);
     }
 
+    /// Counts a position fix refused before it could be decoded (a publish its token does
+    /// not allow).
+    pub fn record_fix_refusal(&self, transport: Transport, reason: FixRefusalReason) {
+        self.inner.metrics.fix_received(transport);
+        self.inner.metrics.fix_refused(transport, reason);
+    }
+
     fn check_scoped(
         &self,
         transport: Transport,
@@ -196,7 +236,7 @@ impl Ingest {
     fn check_inner(&self, payload: &[u8], topic: Option<&str>) -> Result<Detection, Refusal> {
         let cfg = &self.inner.config;
         let bounds = TimeBounds::new(self.now(), cfg.ingest.max_future_skew_secs, cfg.ingest.max_age_secs);
-        let d = vigie_model::decode(payload, &bounds)?;
+        let mut d = vigie_model::decode(payload, &bounds)?;
         if let Some(topic) = topic {
             let named = topic.strip_prefix(vigie_model::DETECTION_TOPIC_PREFIX).unwrap_or(topic);
             if named != d.sensor.as_str() {
@@ -234,7 +274,105 @@ impl Ingest {
                 ),
             ));
         }
+        if sensor.mobile {
+            // Before fusion, so that incidents gather around where the sensor really was.
+            let counter = match self.inner.positions.resolve(&mut d) {
+                PositionSource::Telemetry => &self.inner.metrics.positioned_by_telemetry,
+                PositionSource::Producer => &self.inner.metrics.positioned_by_producer,
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(d)
+    }
+
+    /// Decodes and checks one position fix of `sensor` (named by the MQTT topic or the URL)
+    /// and holds it in memory; `who`'s token, when given, must cover the sensor. Refusals
+    /// are counted here. Store it with [`Ingest::store_fixes`] before answering.
+    pub fn check_fix(
+        &self,
+        transport: Transport,
+        sensor: &str,
+        payload: &[u8],
+        who: Option<&crate::auth::Principal>,
+    ) -> Result<(SensorId, CheckedFix), FixRefusal> {
+        let m = &self.inner.metrics;
+        m.fix_received(transport);
+        let result = self.check_fix_inner(sensor, payload, who);
+        if let Err(r) = &result {
+            m.fix_refused(transport, r.reason);
+            tracing::debug!(transport = transport.as_str(), sensor, reason = r.reason.as_str(), detail = %r.detail, "position fix refused");
+        }
+        result
+    }
+
+    fn check_fix_inner(
+        &self,
+        sensor: &str,
+        payload: &[u8],
+        who: Option<&crate::auth::Principal>,
+    ) -> Result<(SensorId, CheckedFix), FixRefusal> {
+        let cfg = &self.inner.config;
+        let Some(declared) = cfg.sensor(sensor) else {
+            return Err(FixRefusal::new(
+                FixRefusalReason::UnknownSensor,
+                format!("sensor {sensor:?} is not declared in the hub's config"),
+            ));
+        };
+        if let Some(p) = who
+            && !p.may_publish_for(sensor)
+        {
+            return Err(FixRefusal::new(
+                FixRefusalReason::SensorNotInToken,
+                format!("the token of {} does not cover sensor {sensor}", p.actor()),
+            ));
+        }
+        if !declared.mobile {
+            return Err(FixRefusal::new(
+                FixRefusalReason::NotMobile,
+                format!("sensor {sensor} is not declared mobile = true: its position is its config's"),
+            ));
+        }
+        let bounds = TimeBounds::new(self.now(), cfg.ingest.max_future_skew_secs, cfg.ingest.max_age_secs);
+        let fix = vigie_model::telemetry::decode_fix(payload, &bounds)?;
+        let held = self.inner.positions.hold(&declared.id, fix)?;
+        Ok((declared.id.clone(), CheckedFix { fix, held }))
+    }
+
+    /// Stores checked fixes of one sensor in one transaction, then tells the live stream
+    /// where it is. Per fix: `true` if new, `false` if already stored. On a store failure
+    /// nothing is kept (the producer must resend).
+    pub async fn store_fixes(&self, sensor: &SensorId, fixes: &[CheckedFix]) -> Result<Vec<bool>, String> {
+        let (store, id, now) = (self.inner.store.clone(), sensor.to_string(), self.now());
+        let rows: Vec<PositionFix> = fixes.iter().map(|f| f.fix).collect();
+        let stored = tokio::task::spawn_blocking(move || store.registry().insert_positions(&id, &rows, now)).await;
+        let result = match stored {
+            Ok(Ok(new)) => Ok(new),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(format!("the store task failed: {e}")),
+        };
+        let m = &self.inner.metrics;
+        match &result {
+            Ok(new) => {
+                let fresh = new.iter().filter(|n| **n).count() as u64;
+                m.fixes_accepted.fetch_add(fresh, std::sync::atomic::Ordering::Relaxed);
+                m.fixes_duplicate.fetch_add(new.len() as u64 - fresh, std::sync::atomic::Ordering::Relaxed);
+                if let Some(position) = self.inner.positions.live_update(sensor) {
+                    let event = LiveEvent::SensorPosition { sensor: sensor.clone(), position };
+                    let _ = self.inner.live.incidents.send(Arc::new(event));
+                }
+            }
+            Err(e) => {
+                tracing::error!(sensor = %sensor, error = %e, "position fixes not stored; the producer will resend");
+                let held: Vec<DateTime<Utc>> = fixes.iter().filter(|f| f.held).map(|f| f.fix.time).collect();
+                self.inner.positions.forget(sensor, &held);
+            }
+        }
+        result
+    }
+
+    /// The newest position of a mobile sensor (`None`: not mobile, or no fix yet).
+    pub fn sensor_position(&self, sensor: &SensorId) -> Option<PositionFix> {
+        self.inner.positions.latest(sensor)
     }
 
     /// Queues a checked detection; the receiver answers after the commit.

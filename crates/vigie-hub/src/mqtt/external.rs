@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use vigie_model::{DETECTION_TOPIC_PREFIX, STATUS_TOPIC_PREFIX};
+use vigie_model::{DETECTION_TOPIC_PREFIX, STATUS_TOPIC_PREFIX, TELEMETRY_TOPIC_PREFIX};
 
 use super::{incident_message, status::on_status};
 use crate::ingest::{Ingest, Outcome};
@@ -66,7 +66,14 @@ impl ExternalBroker {
     }
 
     fn detection_filter(&self) -> String {
-        let f = format!("{DETECTION_TOPIC_PREFIX}+");
+        self.shared(format!("{DETECTION_TOPIC_PREFIX}+"))
+    }
+
+    fn telemetry_filter(&self) -> String {
+        self.shared(format!("{TELEMETRY_TOPIC_PREFIX}+"))
+    }
+
+    fn shared(&self, f: String) -> String {
         match &self.share_group {
             Some(g) => format!("$share/{g}/{f}"),
             None => f,
@@ -104,6 +111,7 @@ pub fn start_external(broker: ExternalBroker, ingest: Ingest) -> ExternalClient 
     }
     let (client, mut eventloop) = AsyncClient::new(opts, 65_536);
     let detections = broker.detection_filter();
+    let telemetry = broker.telemetry_filter();
     let status = format!("{STATUS_TOPIC_PREFIX}+");
     let reconnect = Arc::new(AtomicBool::new(false));
 
@@ -124,6 +132,7 @@ pub fn start_external(broker: ExternalBroker, ingest: Ingest) -> ExternalClient 
                     // Subscribing again is harmless, and picks up a changed share group.
                     let _ = sub_client.subscribe(detections.clone(), QoS::AtLeastOnce).await;
                     let _ = sub_client.subscribe(status.clone(), QoS::AtLeastOnce).await;
+                    let _ = sub_client.subscribe(telemetry.clone(), QoS::AtLeastOnce).await;
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     if p.topic.starts_with(DETECTION_TOPIC_PREFIX) {
@@ -140,6 +149,25 @@ pub fn start_external(broker: ExternalBroker, ingest: Ingest) -> ExternalClient 
                                         let _ = client.try_ack(&p);
                                     }
                                     Outcome::Failed(_) => flag.store(true, Ordering::Relaxed),
+                                });
+                            }
+                        }
+                    } else if let Some(sensor) = p.topic.strip_prefix(TELEMETRY_TOPIC_PREFIX) {
+                        match loop_ingest.check_fix(Transport::Mqtt, sensor, &p.payload, None) {
+                            Err(_) => {
+                                let _ = sub_client.try_ack(&p);
+                            }
+                            Ok((sensor, fix)) => {
+                                let (ingest, client, flag) =
+                                    (loop_ingest.clone(), sub_client.clone(), loop_reconnect.clone());
+                                // Acknowledged once stored; the broker redelivers otherwise.
+                                tokio::spawn(async move {
+                                    match ingest.store_fixes(&sensor, &[fix]).await {
+                                        Ok(_) => {
+                                            let _ = client.try_ack(&p);
+                                        }
+                                        Err(_) => flag.store(true, Ordering::Relaxed),
+                                    }
                                 });
                             }
                         }

@@ -5,6 +5,8 @@
 //!   (PUBACK) only after the hub committed them.
 //! - `vigie/v1/status/{sensor}` — sensors publish `online` (retained) and set last will
 //!   `offline`; the hub turns `offline` into a `system.sensor_offline` detection.
+//! - `vigie/v1/telemetry/{sensor}` — mobile sensors publish position fixes, QoS 1.
+//!   Acknowledged only after the hub stored them (embedded broker and external one).
 //! - `vigie/v1/incidents/{id}` — the hub publishes `{"type":"new"|"update"|"end","incident":…}`.
 
 mod embedded;
@@ -31,6 +33,6 @@ pub(crate) fn incident_message(event: &LiveEvent) -> Option<(String, Vec<u8>)> {
             let payload = serde_json::to_vec(&Message { change: *change, incident }).ok()?;
             Some((format!("{INCIDENT_TOPIC_PREFIX}{}", incident.id), payload))
         }
-        LiveEvent::Detection { .. } => None,
+        LiveEvent::Detection { .. } | LiveEvent::SensorPosition { .. } => None,
     }
 }

@@ -19,12 +19,14 @@ pub(crate) fn on_status(ingest: &Ingest, topic: &str, payload: &[u8]) {
     if status == "offline" && previous.as_deref() != Some("offline") {
         tracing::warn!(sensor = %sensor, "sensor went offline");
         let attributes = serde_json::json!({ "previous_status": previous }).to_string();
+        // A mobile sensor went offline where it last was, not at its home.
+        let (lon, lat) = ingest.sensor_position(&sensor).map_or((declared.lon, declared.lat), |p| (p.lon, p.lat));
         ingest.submit_internal(Detection {
             id: DetectionId::generate(),
             sensor: sensor.clone(),
             kind: Kind::SystemSensorOffline,
             time: now,
-            location: Location { lon: declared.lon, lat: declared.lat, uncertainty_m: None },
+            location: Location { lon, lat, uncertainty_m: None },
             confidence: 1.0,
             attributes: serde_json::value::RawValue::from_string(attributes)
                 .unwrap_or_else(|_| serde_json::value::RawValue::from_string("{}".into()).expect("valid JSON")),

@@ -57,6 +57,8 @@ pub struct PurgeReport {
     pub recording_segments_budget: u64,
     /// Bytes of all recording segments removed.
     pub recording_bytes: u64,
+    /// Position fixes of mobile sensors, kept as long as their detections.
+    pub sensor_positions: u64,
 }
 
 impl PurgeReport {
@@ -196,6 +198,13 @@ impl Retention {
             let (n, gone) = drain(|| reg.purge_detections(scope, detections_before, BATCH))?;
             report.detections += n;
             freed.extend(gone.iter().flat_map(|e| cited_files(e)));
+            for _ in 0..MAX_BATCHES {
+                let n = reg.purge_positions(scope, detections_before, BATCH)?;
+                report.sensor_positions += n;
+                if n < u64::from(BATCH) {
+                    break;
+                }
+            }
         }
         for _ in 0..MAX_BATCHES {
             let (incidents, detections, evidence) = reg.purge_incidents(days(r.incidents_days), BATCH / 10)?;
@@ -390,6 +399,11 @@ impl Retention {
                 "recordings_budget",
                 report.recording_segments_budget,
                 "oldest segments, to stay within the disk budget".to_owned(),
+            ),
+            (
+                "sensor_positions",
+                report.sensor_positions,
+                format!("mobile sensors' fixes older than {} days (or their sensor's retention)", r.detections_days),
             ),
         ];
         let records: Vec<PurgeRecord> = lines

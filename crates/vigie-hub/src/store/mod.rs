@@ -4,6 +4,7 @@
 //! detections and the incident changes they cause commit together. Reads come from the API
 //! on other connections. `tests/store_conformance.rs` runs one suite on both backends.
 
+mod positions;
 mod postgres;
 mod purge;
 mod recordings;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::registry::Registry;
-use super::sql::Val;
+use super::sql::{Val, in_transaction};
 use super::{Result, ms, ns};
 
 /// Whose detections a purge covers.
@@ -17,14 +17,14 @@ pub enum PurgeScope<'a> {
     AllExcept(&'a [String]),
 }
 
-/// `AND <scope>` with its arguments, numbered from `first`.
-fn scope_clause(scope: PurgeScope<'_>, first: usize) -> (String, Vec<Val>) {
+/// `AND <scope on column>` with its arguments, numbered from `first`.
+pub(super) fn scope_clause(scope: PurgeScope<'_>, column: &str, first: usize) -> (String, Vec<Val>) {
     match scope {
-        PurgeScope::Sensor(s) => (format!(" AND d.sensor = ${first}"), vec![s.into()]),
+        PurgeScope::Sensor(s) => (format!(" AND {column} = ${first}"), vec![s.into()]),
         PurgeScope::AllExcept([]) => (String::new(), vec![]),
         PurgeScope::AllExcept(list) => {
             let marks: Vec<String> = (0..list.len()).map(|i| format!("${}", first + i)).collect();
-            (format!(" AND d.sensor NOT IN ({})", marks.join(", ")), list.iter().map(|s| s.as_str().into()).collect())
+            (format!(" AND {column} NOT IN ({})", marks.join(", ")), list.iter().map(|s| s.as_str().into()).collect())
         }
     }
 }
@@ -41,7 +41,7 @@ impl Registry {
     /// Deletes up to `limit` detections older than `before` in `scope`, except those of an
     /// open incident or of one under legal hold. Returns the evidence (JSON) of each.
     pub fn purge_detections(&self, scope: PurgeScope<'_>, before: DateTime<Utc>, limit: u32) -> Result<Vec<String>> {
-        let (clause, mut args) = scope_clause(scope, 3);
+        let (clause, mut args) = scope_clause(scope, "d.sensor", 3);
         let mut all = vec![ns(before).into(), i64::from(limit).into()];
         all.append(&mut args);
         let sql = format!(
@@ -55,7 +55,7 @@ impl Registry {
     /// `scope` (images live at most a month even when the facts live longer), except under
     /// legal hold. Returns the evidence (JSON) that was referenced.
     pub fn strip_evidence(&self, scope: PurgeScope<'_>, before: DateTime<Utc>, limit: u32) -> Result<Vec<String>> {
-        let (clause, mut args) = scope_clause(scope, 3);
+        let (clause, mut args) = scope_clause(scope, "d.sensor", 3);
         let mut all = vec![ns(before).into(), i64::from(limit).into()];
         all.append(&mut args);
         let mut conn = self.conn();
@@ -92,8 +92,7 @@ impl Registry {
         }
         let ids: Vec<Val> = rows.iter().map(|r| r.text(0).map(Val::Text)).collect::<Result<_>>()?;
         let list = placeholders(1, ids.len());
-        conn.batch("BEGIN")?;
-        let result = (|| -> Result<(u64, u64, Vec<String>)> {
+        in_transaction(&mut **conn, |conn| {
             let evidence = conn
                 .rows(&format!("DELETE FROM detections WHERE incident_id IN ({list}) RETURNING evidence"), &ids)?
                 .iter()
@@ -102,17 +101,7 @@ impl Registry {
             conn.exec(&format!("DELETE FROM incident_events WHERE incident_id IN ({list})"), &ids)?;
             let incidents = conn.exec(&format!("DELETE FROM incidents WHERE id IN ({list})"), &ids)?;
             Ok((incidents, evidence.len() as u64, evidence))
-        })();
-        match result {
-            Ok(r) => {
-                conn.batch("COMMIT")?;
-                Ok(r)
-            }
-            Err(e) => {
-                let _ = conn.batch("ROLLBACK");
-                Err(e)
-            }
-        }
+        })
     }
 
     /// Whether any stored detection still cites this evidence file.

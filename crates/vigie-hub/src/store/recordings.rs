@@ -113,18 +113,6 @@ fn purged_from(r: &Row) -> Result<PurgedSegment> {
     Ok(PurgedSegment { id: r.text(0)?, camera: r.text(1)?, path: r.text(2)?, bytes: u(r.int(3)?) })
 }
 
-/// `AND <scope on s.camera>` with its arguments, numbered from `first`.
-fn scope_clause(scope: PurgeScope<'_>, first: usize) -> (String, Vec<Val>) {
-    match scope {
-        PurgeScope::Sensor(s) => (format!(" AND s.camera = ${first}"), vec![s.into()]),
-        PurgeScope::AllExcept([]) => (String::new(), vec![]),
-        PurgeScope::AllExcept(list) => {
-            let marks: Vec<String> = (0..list.len()).map(|i| format!("${}", first + i)).collect();
-            (format!(" AND s.camera NOT IN ({})", marks.join(", ")), list.iter().map(|s| s.as_str().into()).collect())
-        }
-    }
-}
-
 impl Registry {
     /// Indexes an uploaded segment; `false` if that id is already indexed.
     pub fn insert_segment(&self, m: &SegmentMeta, path: &str, received: DateTime<Utc>) -> Result<bool> {
@@ -220,7 +208,7 @@ impl Registry {
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<PurgedSegment>> {
-        let (clause, mut args) = scope_clause(scope, 3);
+        let (clause, mut args) = super::purge::scope_clause(scope, "s.camera", 3);
         let mut all = vec![ns(before).into(), i64::from(limit).into()];
         all.append(&mut args);
         let select = format!(

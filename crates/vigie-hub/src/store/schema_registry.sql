@@ -107,3 +107,18 @@ CREATE TABLE IF NOT EXISTS wall_layouts (
     updated_ms BIGINT NOT NULL,
     PRIMARY KEY (username, name)
 );
+
+-- Position fixes of mobile sensors (drones, onboard cameras): never of a person. Times in
+-- ns since the epoch, like detections; one fix per sensor and time (redeliveries kept once).
+CREATE TABLE IF NOT EXISTS sensor_positions (
+    sensor TEXT NOT NULL,
+    time_ns BIGINT NOT NULL,
+    lon DOUBLE PRECISION NOT NULL,
+    lat DOUBLE PRECISION NOT NULL,
+    heading_deg DOUBLE PRECISION,
+    accuracy_m DOUBLE PRECISION,
+    speed_mps DOUBLE PRECISION,
+    received_ms BIGINT NOT NULL,
+    PRIMARY KEY (sensor, time_ns)
+);
+CREATE INDEX IF NOT EXISTS sensor_positions_time ON sensor_positions (time_ns);

@@ -18,6 +18,8 @@ pub enum Val {
     NullInt,
     /// A null in a text column.
     NullText,
+    /// A null in a real column.
+    NullReal,
 }
 
 impl From<i64> for Val {
@@ -45,6 +47,16 @@ impl From<Option<i64>> for Val {
         v.map_or(Val::NullInt, Val::Int)
     }
 }
+impl From<f64> for Val {
+    fn from(v: f64) -> Self {
+        Val::Real(v)
+    }
+}
+impl From<Option<f64>> for Val {
+    fn from(v: Option<f64>) -> Self {
+        v.map_or(Val::NullReal, Val::Real)
+    }
+}
 impl From<bool> for Val {
     fn from(v: bool) -> Self {
         Val::Int(i64::from(v))
@@ -65,10 +77,21 @@ impl Row {
             other => Err(StoreError::Corrupt(format!("column {i}: expected an integer, found {other:?}"))),
         }
     }
+    pub fn opt_real(&self, i: usize) -> Result<Option<f64>> {
+        match self.at(i)? {
+            Val::Real(v) => Ok(Some(*v)),
+            Val::Int(v) => Ok(Some(*v as f64)),
+            Val::NullInt | Val::NullText | Val::NullReal => Ok(None),
+            other => Err(StoreError::Corrupt(format!("column {i}: expected a real, found {other:?}"))),
+        }
+    }
+    pub fn real(&self, i: usize) -> Result<f64> {
+        self.opt_real(i)?.ok_or_else(|| StoreError::Corrupt(format!("column {i}: unexpected null")))
+    }
     pub fn opt_int(&self, i: usize) -> Result<Option<i64>> {
         match self.at(i)? {
             Val::Int(v) => Ok(Some(*v)),
-            Val::NullInt | Val::NullText => Ok(None),
+            Val::NullInt | Val::NullText | Val::NullReal => Ok(None),
             other => Err(StoreError::Corrupt(format!("column {i}: expected an integer, found {other:?}"))),
         }
     }
@@ -81,7 +104,7 @@ impl Row {
     pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
         match self.at(i)? {
             Val::Text(v) => Ok(Some(v.clone())),
-            Val::NullInt | Val::NullText => Ok(None),
+            Val::NullInt | Val::NullText | Val::NullReal => Ok(None),
             other => Err(StoreError::Corrupt(format!("column {i}: expected text, found {other:?}"))),
         }
     }
@@ -100,6 +123,21 @@ pub trait SqlConn: Send {
     fn batch(&mut self, sql: &str) -> Result<()>;
     /// `sqlite` or `postgres`, for the few statements that must differ.
     fn dialect(&self) -> Dialect;
+}
+
+/// Runs `f` in one transaction on `conn`: committed if it succeeds, rolled back if not.
+pub fn in_transaction<T>(conn: &mut dyn SqlConn, f: impl FnOnce(&mut dyn SqlConn) -> Result<T>) -> Result<T> {
+    conn.batch("BEGIN")?;
+    match f(conn) {
+        Ok(r) => {
+            conn.batch("COMMIT")?;
+            Ok(r)
+        }
+        Err(e) => {
+            let _ = conn.batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +214,7 @@ impl rusqlite::ToSql for SqliteVal<'_> {
             Val::Int(v) => ToSqlOutput::Owned(Value::Integer(*v)),
             Val::Real(v) => ToSqlOutput::Owned(Value::Real(*v)),
             Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            Val::NullInt | Val::NullText => ToSqlOutput::Owned(Value::Null),
+            Val::NullInt | Val::NullText | Val::NullReal => ToSqlOutput::Owned(Value::Null),
         })
     }
 }
@@ -236,6 +274,7 @@ fn pg_params(args: &[Val]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
                 Val::Text(s) => Box::new(s.clone()),
                 Val::NullInt => Box::new(None::<i64>),
                 Val::NullText => Box::new(None::<String>),
+                Val::NullReal => Box::new(None::<f64>),
             }
         })
         .collect()

@@ -115,10 +115,15 @@ pub fn detection(id: &str, sensor: &str, kind: &str, time: DateTime<Utc>, confid
 /// Starts a hub on 127.0.0.1:0 over a SQLite file.
 /// A hub as `vigie up` runs it: with its audit log, in the store's folder.
 pub async fn start_hub(db: &Path, mqtt: MqttMode, clock: Clock) -> Hub {
+    start_hub_with(db, mqtt, clock, config()).await
+}
+
+/// [`start_hub`] with another config.
+pub async fn start_hub_with(db: &Path, mqtt: MqttMode, clock: Clock, config: Arc<Config>) -> Hub {
     let audit = db.parent().map(|d| d.join("audit"));
     let hub = Hub::start_with_audit(
         HubOptions {
-            config: config(),
+            config,
             http_listen: "127.0.0.1:0".parse().expect("valid address"),
             store_url: db.display().to_string(),
             mqtt,

@@ -68,6 +68,18 @@ pub(super) fn check(text: &str, path: &Path, base: Option<&Path>) -> Result<Conf
         }
         ingest.max_age_secs = *v.get_ref();
     }
+    if let Some(v) = &file.ingest.position_max_gap_secs {
+        if !(1..=300).contains(v.get_ref()) {
+            return Err(err(v.span(), "position_max_gap_secs must be within 1..=300".into()));
+        }
+        ingest.position_max_gap_secs = *v.get_ref();
+    }
+    if let Some(v) = &file.ingest.max_speed_mps {
+        if !(v.get_ref().is_finite() && (1.0..=1000.0).contains(v.get_ref())) {
+            return Err(err(v.span(), "max_speed_mps must be within 1..=1000".into()));
+        }
+        ingest.max_speed_mps = *v.get_ref();
+    }
 
     let mut sensors = Vec::with_capacity(file.sensors.len());
     let mut ids = HashSet::new();
@@ -233,6 +245,16 @@ fn check_sensor(s: &SensorFile, err: &ErrAt<'_>) -> Result<Sensor, ConfigError> 
         }
         None
     };
+    let mobile = match &s.mobile {
+        Some(m) if *m.get_ref() && !matches!(s.sensor_type, SensorType::Camera | SensorType::Microphone) => {
+            return Err(err(
+                m.span(),
+                format!("sensor {id}: only cameras and microphones can be mobile, not a {}", s.sensor_type.as_str()),
+            ));
+        }
+        Some(m) => *m.get_ref(),
+        None => false,
+    };
     Ok(Sensor {
         id,
         sensor_type: s.sensor_type,
@@ -242,6 +264,7 @@ fn check_sensor(s: &SensorFile, err: &ErrAt<'_>) -> Result<Sensor, ConfigError> 
         district: None,
         analytics,
         field_of_view,
+        mobile,
     })
 }
 

@@ -110,7 +110,14 @@ pub struct IngestSection {
     /// How far ahead of the hub's clock a detection's time may be (default 300, at most 3600).
     pub max_future_skew_secs: Option<Spanned<u64>>,
     /// How old a detection may be on arrival (default 604800 = 7 days, at most 31 days).
+    /// Position fixes of mobile sensors have the same bounds.
     pub max_age_secs: Option<Spanned<u64>>,
+    /// A detection of a mobile sensor takes the telemetry position at its time when a fix
+    /// lies within this many seconds of it (default 10, 1..=300).
+    pub position_max_gap_secs: Option<Spanned<u64>>,
+    /// A position fix implying a faster move from its neighbouring fixes is refused as an
+    /// implausible jump, metres per second (default 150, 1..=1000).
+    pub max_speed_mps: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +141,10 @@ pub struct SensorFile {
     pub range_m: Option<Spanned<f64>>,
     /// Keep this sensor's detections and evidence fewer days than `[retention]` says.
     pub retention_days: Option<Spanned<u32>>,
+    /// Cameras and microphones only: the sensor moves (a drone, a camera on board a tram)
+    /// and publishes its position on `vigie/v1/telemetry/{id}`; `lon`/`lat` are then its
+    /// home, used until a first fix (default false).
+    pub mobile: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

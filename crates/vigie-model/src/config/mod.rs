@@ -28,11 +28,20 @@ pub struct IngestConfig {
     pub max_future_skew_secs: u64,
     /// How old a detection may be when it arrives (late edge buffers).
     pub max_age_secs: u64,
+    /// How far in time a mobile sensor's fix may be from a detection to place it.
+    pub position_max_gap_secs: u64,
+    /// Fixes implying a faster move than this are refused (implausible jump).
+    pub max_speed_mps: f64,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        IngestConfig { max_future_skew_secs: 300, max_age_secs: 7 * 86_400 }
+        IngestConfig {
+            max_future_skew_secs: 300,
+            max_age_secs: 7 * 86_400,
+            position_max_gap_secs: 10,
+            max_speed_mps: 150.0,
+        }
     }
 }
 

@@ -181,3 +181,37 @@ fn the_recordings_disk_budget_is_bounded() {
     let e = check(&format!("{SENSOR}\n[retention]\nrecordings_min_free_percent = 95\n")).unwrap_err();
     assert!(e.message.contains("0..=90"), "{e}");
 }
+
+#[test]
+fn a_mobile_sensor_keeps_its_home_and_inherits_the_position_bounds() {
+    let c = check(&format!("{SENSOR}mobile = true\n")).unwrap();
+    let s = c.sensor("cam-1").unwrap();
+    assert!(s.mobile);
+    assert_eq!((s.lon, s.lat), (-1.5592, 47.2133), "lon/lat are its home");
+    assert_eq!((c.ingest.position_max_gap_secs, c.ingest.max_speed_mps), (10, 150.0));
+    assert!(!check(SENSOR).unwrap().sensor("cam-1").unwrap().mobile, "not mobile by default");
+}
+
+#[test]
+fn overrides_the_position_bounds() {
+    let c = check(&format!("[ingest]\nposition_max_gap_secs = 5\nmax_speed_mps = 40.5\n{SENSOR}")).unwrap();
+    assert_eq!((c.ingest.position_max_gap_secs, c.ingest.max_speed_mps), (5, 40.5));
+}
+
+#[test]
+fn rejects_position_bounds_out_of_range_at_their_line() {
+    let e = check(&format!("[ingest]\nposition_max_gap_secs = 0\n{SENSOR}")).unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains("position_max_gap_secs"), "{e}");
+    let e = check(&format!("[ingest]\nmax_speed_mps = 0.5\n{SENSOR}")).unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+}
+
+#[test]
+fn rejects_a_mobile_flows_sensor_at_its_line() {
+    let flows = "[[sensors]]\nid = \"flows-1\"\ntype = \"flows\"\nname = \"Centre\"\nlon = -1.55\nlat = 47.21\n\
+                 analytics = [\"flows.presence_anomaly\"]\nmobile = true\n";
+    let e = check(flows).unwrap_err();
+    assert_eq!(e.line, 8, "{e}");
+    assert!(e.message.contains("only cameras and microphones can be mobile"), "{e}");
+}

@@ -51,6 +51,7 @@ fn hub_config(sc: &Scenario, lcfg: &LocateConfig) -> Config {
             district: None,
             analytics: audio.clone(),
             field_of_view: None,
+            mobile: false,
         })
         .collect();
     sensors.push(Sensor {
@@ -62,6 +63,7 @@ fn hub_config(sc: &Scenario, lcfg: &LocateConfig) -> Config {
         district: None,
         analytics: audio,
         field_of_view: None,
+        mobile: false,
     });
     Config::from_parts("bench-audio".into(), vec![], IngestConfig::default(), sensors, Config::default_rules())
 }

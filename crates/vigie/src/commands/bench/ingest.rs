@@ -73,6 +73,7 @@ pub(super) fn bench_config() -> Config {
             district: None,
             analytics: video.clone(),
             field_of_view: Some(FieldOfView { heading_deg: 90.0, fov_deg: 70.0, range_m: 60.0 }),
+            mobile: false,
         });
     }
     for i in 0..MICROPHONES {
@@ -86,6 +87,7 @@ pub(super) fn bench_config() -> Config {
             district: None,
             analytics: vec![Kind::AudioImpulse, Kind::AudioGunshot],
             field_of_view: None,
+            mobile: false,
         });
     }
     sensors.push(Sensor {
@@ -97,6 +99,7 @@ pub(super) fn bench_config() -> Config {
         district: None,
         analytics: vec![Kind::VideoFire],
         field_of_view: None,
+        mobile: false,
     });
     Config::from_parts("bench".into(), vec![], IngestConfig::default(), sensors, Config::default_rules())
 }
