@@ -124,6 +124,12 @@ export class VigieMap {
     this.drawSensors();
   }
 
+  /** Where a sensor is drawn now (a mobile one: at its newest fix). */
+  whereIs(id: string): { lat: number; lon: number } | null {
+    const s = this.sensors.find((x) => x.id === id);
+    return s && typeof s.lat === 'number' && typeof s.lon === 'number' ? { lat: s.lat, lon: s.lon } : null;
+  }
+
   /** Moves a mobile sensor to a new fix (from the live stream); redrawn once per frame. */
   moveSensor(id: string, position: PositionFix): void {
     const s = this.declared.get(id);
@@ -168,13 +174,12 @@ export class VigieMap {
         const heading = s.position?.heading_deg;
         const arrow =
           s.mobile && typeof heading === 'number'
-            ? `<span class="sensor-heading" style="position:absolute;left:50%;top:-9px;margin-left:-4px;width:8px;height:8px;line-height:8px;font-size:8px;transform-origin:4px 20px;transform:rotate(${heading}deg)">▲</span>`
+            ? `<span class="sensor-heading" style="transform:rotate(${Math.round(heading)}deg)">▲</span>`
             : '';
         const cls = `sensor-icon type-${cssIdent(s.type)} health-${health}${s.mobile ? ' mobile' : ''}`;
-        const style = s.mobile ? ' style="border-style:dashed;position:relative"' : '';
         const icon = L.divIcon({
           className: '',
-          html: `<span class="${cls}"${style} aria-hidden="true">${GLYPH[s.type] ?? '?'}${arrow}</span>`,
+          html: `<span class="${cls}" aria-hidden="true">${GLYPH[s.type] ?? '?'}${arrow}</span>`,
           iconSize: [22, 22],
         });
         const m = L.marker([s.lat!, s.lon!], { icon, keyboard: false, title: s.name ?? s.id, alt: s.name ?? s.id });

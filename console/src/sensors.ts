@@ -55,7 +55,11 @@ export function renderSensors(map: VigieMap): void {
               {
                 type: 'button',
                 class: 'link',
-                onclick: () => typeof s.lat === 'number' && map.focusPoint(s.lat, s.lon!),
+                // A mobile sensor is shown where it is now, not at its home.
+                onclick: () => {
+                  const at = map.whereIs(s.id);
+                  if (at) map.focusPoint(at.lat, at.lon);
+                },
               },
               s.name ?? s.id,
             ),

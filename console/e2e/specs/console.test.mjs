@@ -166,6 +166,31 @@ test('online-media search: posts by topic and place, no author shown', async () 
   await page.keyboard.press('1');
 });
 
+test('a mobile camera is drawn where its telemetry puts it, and moves as its fixes arrive', async () => {
+  const drone = (await hub.get('/api/v1/sensors')).find((s) => s.mobile);
+  assert.ok(drone, 'the demo has a mobile camera');
+  await until(async () => (await hub.get('/api/v1/sensors')).find((s) => s.id === drone.id).position, { timeout: 10_000, what: 'a first fix' });
+  await blur();
+  await page.keyboard.press('3');
+  // The sensors list focuses the map where the drone is now (zoomed in: drawn on its own).
+  await page.click(`#view-sensors tr[data-id="${drone.id}"] button`);
+  const marker = page.locator(`.leaflet-marker-icon[title="${drone.name}"]`);
+  await marker.waitFor({ timeout: 10_000 });
+  assert.equal(await marker.locator('.sensor-icon.mobile').count(), 1, 'drawn as a mobile sensor');
+  await page.waitForTimeout(1000); // the map's fly-to ends
+  const first = await marker.boundingBox();
+  const moved = await until(
+    async () => {
+      const b = await marker.boundingBox();
+      return b && Math.hypot(b.x - first.x, b.y - first.y) >= 2 ? b : null;
+    },
+    { timeout: 10_000, every: 250, what: 'the drone moving on the map' },
+  );
+  assert.ok(moved, 'the marker moved with the fixes of the live stream');
+  await shot(page, '10-mobile-camera');
+  await page.keyboard.press('1');
+});
+
 test('no serious or critical accessibility violations in the console (axe-core)', async () => {
   const found = [];
   for (const [key, name] of [['1', 'incidents'], ['2', 'dashboard'], ['3', 'sensors'], ['4', 'social']]) {
