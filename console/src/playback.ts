@@ -7,6 +7,7 @@ import { req } from './api';
 import { kindLabel, t } from './i18n';
 import { RecordedPlayer, SyncClock, type PlayerState } from './recorded';
 import { state } from './state';
+import { positionAt, trackOf, type Fix } from './track';
 import type { StoredDetection } from './types/detection';
 import { $, dateTime, h } from './util';
 
@@ -29,6 +30,8 @@ const pb = {
   cameras: [] as string[],
   from: 0,
   dets: new Map<string, StoredDetection[]>(),
+  /** Mobile cameras' fixes over the window: where each was at the moment shown. */
+  tracks: new Map<string, Fix[]>(),
   clock: null as SyncClock | null,
   speed: 1,
   /** Bumped on each load: a late answer is dropped. */
@@ -159,6 +162,7 @@ function screen(cam: string, i: number): HTMLElement {
     { class: 'tile-screen pb-screen', 'data-camera': cam },
     v,
     h('span', { class: 'tile-name' }, cameraName(cam)),
+    h('span', { class: 'pb-where', 'data-camera': cam, hidden: true }),
     h('span', { class: 'tile-state', id: i === 0 ? 'pb-state' : undefined }, t('pb.loading')),
   );
 }
@@ -185,9 +189,12 @@ async function load(at: number): Promise<void> {
   const dets = await Promise.all(
     pb.cameras.map((c) => req<StoredDetection[]>('GET', `/api/v1/detections?sensor=${encodeURIComponent(c)}&${q}&limit=1000`).catch(() => [] as StoredDetection[])),
   );
+  const mobile = pb.cameras.filter((c) => state.sensors.find((s) => s.id === c)?.mobile);
+  const tracks = await Promise.all(mobile.map((c) => trackOf(c, pb.from, to).catch(() => [] as Fix[])));
   await Promise.all(players.map((p) => p.load(pb.from, to)));
   if (gen !== pb.gen) return players.forEach((p) => p.close());
   pb.dets = new Map(pb.cameras.map((c, i) => [c, dets[i]]));
+  pb.tracks = new Map(mobile.map((c, i) => [c, tracks[i]]));
   $('#pb-from').textContent = fmtTime(pb.from);
   $('#pb-to').textContent = fmtTime(to);
   const clock = new SyncClock(at);
@@ -253,11 +260,28 @@ function paintHead(): void {
   bar.setAttribute('aria-valuenow', String(Math.round((now - pb.from) / 1000)));
   bar.setAttribute('aria-valuetext', fmtTime(now));
   $('#pb-clock').textContent = fmtTime(now);
+  paintWhere(now);
   bar.dataset.at = String(Math.round(now));
   // Past the window's end: the window moves on with the clock.
   if (now > pb.from + WINDOW_MS) {
     pb.from = now - WINDOW_MS / 3;
     paintBar();
+  }
+}
+
+/** A mobile camera's position at the moment shown, over its video. */
+function paintWhere(now: number): void {
+  for (const [cam, fixes] of pb.tracks) {
+    const el = document.querySelector<HTMLElement>(`#pb-grid .pb-where[data-camera="${CSS.escape(cam)}"]`);
+    if (!el) continue;
+    const p = positionAt(fixes, now);
+    el.hidden = false;
+    el.dataset.lat = p ? p.lat.toFixed(6) : '';
+    el.dataset.lon = p ? p.lon.toFixed(6) : '';
+    const text = p
+      ? t('pb.where', { lat: p.lat.toFixed(5), lon: p.lon.toFixed(5), heading: p.heading === undefined ? '—' : `${Math.round(p.heading)}°` })
+      : t('pb.where_unknown');
+    if (el.textContent !== text) el.textContent = text;
   }
 }
 

@@ -15,13 +15,14 @@ import { axe, launch, openPage, shot, signInThroughPage, until } from '../pages/
 let hub;
 let browser;
 let cam;
+let drone;
 let dir;
 let token;
 const children = [];
 
-async function segments() {
+async function segments(id = cam.id) {
   const from = new Date(Date.now() - 10 * 60_000).toISOString();
-  return hub.get(`/api/v1/recordings/${cam.id}/segments?from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+  return hub.get(`/api/v1/recordings/${id}/segments?from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
 }
 
 before(async () => {
@@ -41,11 +42,15 @@ before(async () => {
     mask: { x0: 0.55, y0: 0.15, x1: 0.9, y1: 0.6 },
     extra: 'live_view = false\n',
   });
+  // The demo's drone (a mobile camera: the demo replays its telemetry) recorded by stream copy.
+  drone = sensors.find((s) => s.mobile);
+  assert.ok(drone, 'the demo has a mobile camera');
+  const recDrone = await recordTestCamera(children, { hub, cameraId: drone.id, token: await deviceToken(hub, drone.id), dir, mask: null, extra: 'live_view = false\n' });
   // About 8 s recorded: four segments or more held by the hub.
   await until(
     async () => {
-      if (rec.exitCode !== null) throw new Error(`recorder exited ${rec.exitCode}: ${rec.log.join('')}`);
-      return (await segments()).length >= 4;
+      for (const r of [rec, recDrone]) if (r.exitCode !== null) throw new Error(`recorder exited ${r.exitCode}: ${r.log.join('')}`);
+      return (await segments()).length >= 4 && (await segments(drone.id)).length >= 4;
     },
     { timeout: 45_000, every: 500, what: `${cam.id} recorded` },
   );
@@ -110,6 +115,55 @@ test('from an incident, the recording plays at the detection time with the detec
   await until(async () => (await wall()).at < before - 2000, { timeout: 8000, what: 'a step back' });
   await shot(page, '32-playback');
   assert.deepEqual(await axe(page), [], 'no serious/critical a11y violations in playback');
+  assert.deepEqual(errors, [], 'no console errors');
+  await context.close();
+});
+
+test('a mobile camera played back shows where it was at the moment played', async (t) => {
+  const segs = (await segments(drone.id)).sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+  const start = Date.parse(segs[1].start) + 500;
+  const { page, errors, context } = await openPage(browser, `${hub.base}/#playback`);
+  await signInThroughPage(page, 'operateur', 'demo-operateur-nantes');
+  await page.waitForSelector('#view-playback:not([hidden]) #pb-camera');
+  await page.selectOption('#pb-camera', drone.id);
+  const local = new Date(start - new Date(start).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+  await page.fill('#pb-time', local);
+  await page.click('.pb-pick button[type="submit"]');
+  const sel = `#pb-grid .pb-where[data-camera="${drone.id}"]`;
+  // The moment shown and the position shown, read together; the track read through the page (audited).
+  const sample = () =>
+    page.evaluate(
+      async ({ sel, id }) => {
+        const w = document.querySelector(sel);
+        const at = Number(document.querySelector('#pb-timeline').dataset.at);
+        if (!w || !w.dataset.lat || !at) return null;
+        const q = `from=${encodeURIComponent(new Date(at - 60_000).toISOString())}&to=${encodeURIComponent(new Date(at + 60_000).toISOString())}`;
+        const track = await (await fetch(`/api/v1/sensors/${id}/track?${q}`)).json();
+        return { at, lat: Number(w.dataset.lat), lon: Number(w.dataset.lon), text: w.textContent, fixes: track.fixes };
+      },
+      { sel, id: drone.id },
+    );
+  const expect = (s) => {
+    const f = s.fixes.map((x) => ({ t: Date.parse(x.time), lat: x.lat, lon: x.lon }));
+    const i = f.findIndex((x) => x.t > s.at);
+    assert.ok(i > 0, 'fixes around the moment shown');
+    const [a, b] = [f[i - 1], f[i]];
+    const k = (s.at - a.t) / (b.t - a.t);
+    return { lat: a.lat + (b.lat - a.lat) * k, lon: a.lon + (b.lon - a.lon) * k };
+  };
+  const metres = (p, q) => Math.hypot((p.lat - q.lat) * 111_320, (p.lon - q.lon) * 111_320 * Math.cos((p.lat * Math.PI) / 180));
+  const s0 = await until(sample, { timeout: 15_000, what: 'the position at the moment played' });
+  assert.match(s0.text, /Position à cet instant : 47\.\d+, -1\.\d+/);
+  assert.ok(metres(s0, expect(s0)) < 25, `the position shown is the track's at ${new Date(s0.at).toISOString()} (${Math.round(metres(s0, expect(s0)))} m off)`);
+  // Playing on, the drone moves, and the position shown follows the track.
+  const s1 = await until(async () => {
+    const s = await sample();
+    return s && s.at > s0.at + 2000 ? s : null;
+  }, { timeout: 15_000, what: 'playback moving on' });
+  t.diagnostic(`drone at ${s0.lat},${s0.lon} then ${s1.lat},${s1.lon}`);
+  assert.ok(metres(s0, s1) > 1, 'the position shown moves with the drone');
+  assert.ok(metres(s1, expect(s1)) < 25, 'and is still the track’s');
+  await shot(page, '35-playback-mobile');
   assert.deepEqual(errors, [], 'no console errors');
   await context.close();
 });
