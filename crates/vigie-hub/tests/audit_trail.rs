@@ -60,6 +60,13 @@ async fn reads_and_actions_are_in_the_audit_log_before_the_answer() {
     assert!(verified.is_ok(), "{verified:?}");
 }
 
+/// A hub over `dir` (its store and its audit log there) with the config file `file`.
+async fn audited_hub(dir: &std::path::Path, file: &std::path::Path) -> Hub {
+    let config = std::sync::Arc::new(vigie_model::config::Config::load(file).unwrap());
+    common::start_hub_with(&dir.join("vigie.db"), MqttMode::Off, common::ManualClock::at(common::t0()).clock(), config)
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_config_file_is_an_audited_config_change() {
     let dir = tempfile::tempdir().unwrap();
@@ -68,19 +75,7 @@ async fn a_changed_config_file_is_an_audited_config_change() {
         let (dir, file) = (dir.path().to_owned(), file.clone());
         async move {
             std::fs::write(&file, toml).unwrap();
-            let config = std::sync::Arc::new(vigie_model::config::Config::load(&file).unwrap());
-            let hub = Hub::start_with_audit(
-                HubOptions {
-                    config,
-                    http_listen: "127.0.0.1:0".parse().unwrap(),
-                    store_url: dir.join("vigie.db").display().to_string(),
-                    mqtt: MqttMode::Off,
-                    clock: common::ManualClock::at(common::t0()).clock(),
-                },
-                Some(dir.join("audit")),
-            )
-            .await
-            .unwrap();
+            let hub = audited_hub(&dir, &file).await;
             hub.stop().await;
             // (the audit thread ends once the hub is gone)
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -110,19 +105,7 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_the_one_audited() {
             std::fs::create_dir_all(&dir).unwrap();
             let file = dir.join("vigie.toml");
             std::fs::write(&file, toml).unwrap();
-            let config = std::sync::Arc::new(vigie_model::config::Config::load(&file).unwrap());
-            let hub = Hub::start_with_audit(
-                HubOptions {
-                    config,
-                    http_listen: "127.0.0.1:0".parse().unwrap(),
-                    store_url: dir.join("vigie.db").display().to_string(),
-                    mqtt: MqttMode::Off,
-                    clock: common::ManualClock::at(common::t0()).clock(),
-                },
-                Some(dir.join("audit")),
-            )
-            .await
-            .unwrap();
+            let hub = audited_hub(&dir, &file).await;
             common::add_user(&hub, "olivia", vigie_hub::auth::Role::Operator, "Ile-de-Nantes-2026");
             let body = serde_json::json!({ "username": "olivia", "password": "wrong" }).to_string();
             let headers = [("Content-Type", "application/json"), ("X-Forwarded-For", "203.0.113.50, 198.51.100.7")];

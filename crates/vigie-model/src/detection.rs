@@ -250,15 +250,22 @@ fn json_depth(text: &str) -> usize {
     max
 }
 
+/// Ranges of a longitude and a latitude (detections and position fixes); `Err` names the
+/// faulty one.
+pub fn check_coordinates(lon: f64, lat: f64) -> Result<(), String> {
+    if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
+        return Err(format!("latitude {lat} is outside -90..90"));
+    }
+    if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
+        return Err(format!("longitude {lon} is outside -180..180"));
+    }
+    Ok(())
+}
+
 /// Ranges of a location; `Err` names the faulty coordinate.
 pub fn check_location(l: &Location) -> Result<(), Refusal> {
     let bad = |d: String| Err(Refusal::new(RefusalReason::InvalidLocation, d));
-    if !(l.lat.is_finite() && (-90.0..=90.0).contains(&l.lat)) {
-        return bad(format!("latitude {} is outside -90..90", l.lat));
-    }
-    if !(l.lon.is_finite() && (-180.0..=180.0).contains(&l.lon)) {
-        return bad(format!("longitude {} is outside -180..180", l.lon));
-    }
+    check_coordinates(l.lon, l.lat).or_else(bad)?;
     if let Some(u) = l.uncertainty_m
         && !(u.is_finite() && (0.0..=MAX_UNCERTAINTY_M).contains(&u))
     {

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::detection::{TimeBounds, TimeProblem};
+use crate::detection::{TimeBounds, TimeProblem, check_coordinates};
 use crate::geo::haversine_m;
 
 /// MQTT topic prefix on which mobile sensors publish their fixes: `vigie/v1/telemetry/{sensor}`.
@@ -162,12 +162,7 @@ pub fn decode_fix(bytes: &[u8], bounds: &TimeBounds) -> Result<PositionFix, FixR
         FixRefusal::new(reason, e.to_string())
     })?;
     let time = bounds.check(&w.time).map_err(|(problem, detail)| FixRefusal::new(problem.into(), detail))?;
-    if !(w.lat.is_finite() && (-90.0..=90.0).contains(&w.lat)) {
-        return Err(FixRefusal::new(R::InvalidLocation, format!("latitude {} is outside -90..90", w.lat)));
-    }
-    if !(w.lon.is_finite() && (-180.0..=180.0).contains(&w.lon)) {
-        return Err(FixRefusal::new(R::InvalidLocation, format!("longitude {} is outside -180..180", w.lon)));
-    }
+    check_coordinates(w.lon, w.lat).map_err(|d| FixRefusal::new(R::InvalidLocation, d))?;
     let within = |v: Option<f64>, range: std::ops::Range<f64>| v.is_none_or(|v| v.is_finite() && range.contains(&v));
     if !within(w.heading_deg, 0.0..360.0) {
         return Err(FixRefusal::new(R::InvalidHeading, format!("heading_deg {:?} is outside 0..360", w.heading_deg)));

@@ -6,18 +6,9 @@ mod common;
 
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use common::*;
 use vigie_hub::retention::RecordingBudget;
-use vigie_record::config::parse;
-use vigie_record::recorder::RecorderOptions;
-use vigie_record::runner::{RunOptions, run};
-use vigie_record::simulate::media::{ClipSpec, synth_clip};
-use vigie_record::upload::UploadTarget;
-
-const MASK: &str =
-    "masks = [ { name = \"fenetres\", points = [[0.55, 0.15], [0.85, 0.15], [0.85, 0.5], [0.55, 0.5]] } ]";
 
 /// A state-changing request as a signed-in person (session cookie and its CSRF token).
 fn post_as(h: &TestHub, cookie: &str, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
@@ -53,16 +44,7 @@ fn an_export_carries_the_cameras_clip_cut_from_recordings_and_watermarked() {
     let dir = tempfile::tempdir().unwrap();
     let h = TestHub::start(&dir.path().join("data"), Arc::new(chrono::Utc::now), RecordingBudget::default());
     let device = h.device_token(&["cam-rec-01"]);
-    synth_clip(&dir.path().join("clip.mp4"), &ClipSpec::new(640, 360, 6.0)).unwrap();
-    let text =
-        format!("[[cameras]]\nid = \"cam-rec-01\"\nurl = \"clip.mp4\"\nsegment_secs = 2\nlive_view = false\n{MASK}\n");
-    let config = parse(&text, &dir.path().join("recording.toml")).unwrap();
-    let opts = RunOptions {
-        recorder: RecorderOptions::new(&config.spool_dir),
-        hub: Some(UploadTarget { hub: h.url.clone(), token: Some(device.clone()) }),
-        drain_secs: 10.0,
-    };
-    let report = run(&config, &opts, Arc::new(AtomicBool::new(false))).unwrap();
+    let report = record_masked_clip(&h, dir.path(), &device, 6.0);
     let cam = report.cameras[0].as_ref().expect("camera recorded");
     assert!(cam.segments.len() >= 2, "{report:?}");
     assert_eq!(report.uploaded as usize, cam.segments.len());

@@ -18,12 +18,8 @@ use vigie_record::live::{LiveViewer, Received};
 use vigie_record::recorder::RecorderOptions;
 use vigie_record::runner::{RunOptions, run};
 use vigie_record::simulate::camera::{CameraSpec, LiveCamera};
-use vigie_record::simulate::media::{ClipSpec, synth_clip};
 use vigie_record::simulate::timecode;
 use vigie_record::upload::UploadTarget;
-
-const MASK: &str =
-    "masks = [ { name = \"fenetres\", points = [[0.55, 0.15], [0.85, 0.15], [0.85, 0.5], [0.55, 0.5]] } ]";
 
 fn system_clock() -> vigie_hub::ingest::Clock {
     Arc::new(chrono::Utc::now)
@@ -35,16 +31,7 @@ fn segments_are_uploaded_stored_once_and_served_as_an_audited_read() {
     let h = TestHub::start(&dir.path().join("data"), system_clock(), RecordingBudget::default());
     let device = h.device_token(&["cam-rec-01"]);
     let operator = person_cookie(&h, "olivia", vigie_hub::auth::Role::Operator);
-    synth_clip(&dir.path().join("clip.mp4"), &ClipSpec::new(640, 360, 4.0)).unwrap();
-    let text =
-        format!("[[cameras]]\nid = \"cam-rec-01\"\nurl = \"clip.mp4\"\nsegment_secs = 2\nlive_view = false\n{MASK}\n");
-    let config = parse(&text, &dir.path().join("recording.toml")).unwrap();
-    let opts = RunOptions {
-        recorder: RecorderOptions::new(&config.spool_dir),
-        hub: Some(UploadTarget { hub: h.url.clone(), token: Some(device.clone()) }),
-        drain_secs: 10.0,
-    };
-    let report = run(&config, &opts, Arc::new(AtomicBool::new(false))).unwrap();
+    let report = record_masked_clip(&h, dir.path(), &device, 4.0);
     let cam = report.cameras[0].as_ref().expect("camera recorded");
     assert_eq!(report.uploaded as usize, cam.segments.len(), "{report:?}");
     assert_eq!(report.left_in_spool, 0, "the spool is emptied once the hub holds everything");
@@ -183,7 +170,7 @@ fn one_encode_fans_out_to_every_viewer_and_each_opening_is_audited() {
     let camera = LiveCamera::start(CameraSpec { width: 640, height: 360, fps: 25, gop: 25 }).unwrap();
     // The mask leaves the time code (top left) visible.
     let text = format!(
-        "[[cameras]]\nid = \"cam-rec-01\"\nurl = \"{}\"\nsegment_secs = 2\nkeyframe_secs = 1\npreset = \"ultrafast\"\n{MASK}\n",
+        "[[cameras]]\nid = \"cam-rec-01\"\nurl = \"{}\"\nsegment_secs = 2\nkeyframe_secs = 1\npreset = \"ultrafast\"\n{HUB_MASK}\n",
         camera.url
     );
     let config = parse(&text, &dir.path().join("recording.toml")).unwrap();

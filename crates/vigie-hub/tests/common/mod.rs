@@ -112,8 +112,8 @@ pub fn detection(id: &str, sensor: &str, kind: &str, time: DateTime<Utc>, confid
     })
 }
 
-/// Starts a hub on 127.0.0.1:0 over a SQLite file.
-/// A hub as `vigie up` runs it: with its audit log, in the store's folder.
+/// Starts a hub on 127.0.0.1:0 over a SQLite file, as `vigie up` runs it: with its audit
+/// log in the store's folder.
 pub async fn start_hub(db: &Path, mqtt: MqttMode, clock: Clock) -> Hub {
     start_hub_with(db, mqtt, clock, config()).await
 }

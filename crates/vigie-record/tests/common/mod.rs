@@ -113,6 +113,27 @@ impl TestHub {
     }
 }
 
+/// The mask of the hub-side tests' camera `cam-rec-01` (a rectangle on the right).
+pub const HUB_MASK: &str =
+    "masks = [ { name = \"fenetres\", points = [[0.55, 0.15], [0.85, 0.15], [0.85, 0.5], [0.55, 0.5]] } ]";
+
+/// Records a synthetic 640×360 clip of `secs` seconds as camera `cam-rec-01` (masked, 2-s
+/// segments, no live view) into `h` with `device`'s token, until every segment is uploaded.
+pub fn record_masked_clip(h: &TestHub, dir: &Path, device: &str, secs: f64) -> vigie_record::runner::RunReport {
+    use vigie_record::simulate::media::{ClipSpec, synth_clip};
+    synth_clip(&dir.join("clip.mp4"), &ClipSpec::new(640, 360, secs)).unwrap();
+    let text = format!(
+        "[[cameras]]\nid = \"cam-rec-01\"\nurl = \"clip.mp4\"\nsegment_secs = 2\nlive_view = false\n{HUB_MASK}\n"
+    );
+    let config = parse(&text, &dir.join("recording.toml")).unwrap();
+    let opts = vigie_record::runner::RunOptions {
+        recorder: RecorderOptions::new(&config.spool_dir),
+        hub: Some(vigie_record::upload::UploadTarget { hub: h.url.clone(), token: Some(device.to_owned()) }),
+        drain_secs: 10.0,
+    };
+    vigie_record::runner::run(&config, &opts, Arc::new(AtomicBool::new(false))).unwrap()
+}
+
 /// A blocking HTTP client for the tests.
 pub fn agent() -> ureq::Agent {
     ureq::Agent::new_with_config(ureq::config::Config::builder().http_status_as_error(false).build())
