@@ -5,7 +5,7 @@
 // 2×, 4×.
 import { req } from './api';
 import { kindLabel, t } from './i18n';
-import { RecordedPlayer, SyncClock, type PlayerState } from './recorded';
+import { RecordedPlayer, SyncClock, stateText } from './recorded';
 import { state } from './state';
 import { positionAt, trackOf, type Fix } from './track';
 import type { StoredDetection } from './types/detection';
@@ -168,11 +168,10 @@ function screen(cam: string, i: number): HTMLElement {
 }
 
 /** Shows a player's state over its video. */
-export function paintState(p: RecordedPlayer): void {
+function paintState(p: RecordedPlayer): void {
   const s = p.video.parentElement?.querySelector('.tile-state');
   if (!s) return;
-  const msg: Record<PlayerState, string> = { loading: t('pb.loading'), playing: '', paused: '', gap: t('pb.gap'), error: t('pb.error') };
-  s.textContent = msg[p.state];
+  s.textContent = stateText(p.state);
 }
 
 /** Loads the window around `at` (a third before, two thirds after) for every camera and plays from it. */

@@ -35,6 +35,11 @@ const ASK_AGAIN_MS = 3_000;
 
 export type PlayerState = 'loading' | 'playing' | 'paused' | 'gap' | 'error';
 
+/** What a player's state says over its video ('' while it plays or pauses). */
+export function stateText(s: PlayerState): string {
+  return s === 'loading' ? t('pb.loading') : s === 'gap' ? t('pb.gap') : s === 'error' ? t('pb.error') : '';
+}
+
 const toSeg = (s: Segment): Seg => ({ ...s, s: Date.parse(s.start), e: Date.parse(s.end) });
 const iso = (ms: number) => new Date(ms).toISOString();
 

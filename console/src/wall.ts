@@ -8,7 +8,7 @@ import { state } from './state';
 import type { LiveCamera, WallLayout } from './types/wall';
 import { Feeder } from './wall-feed';
 import { parseFragment, parseInit, type TrackInfo } from './fmp4';
-import { RecordedPlayer, SyncClock, type PlayerState } from './recorded';
+import { RecordedPlayer, SyncClock, stateText } from './recorded';
 import { $, clock, dateTime, h } from './util';
 
 export type Grid = 1 | 4 | 9 | 16;
@@ -329,6 +329,12 @@ function cameraName(id: string): string {
   return cameras.find((c) => c.id === id)?.name ?? id;
 }
 
+/** A camera in a tile's list: marked when a recorder publishes it live (not while the wall
+ *  plays recordings). */
+function cameraLabel(id: string): string {
+  return !recorded && isLive(id) ? `● ${cameraName(id)} (${t('wall.live')})` : cameraName(id);
+}
+
 /** The smallest grid holding `n` tiles. */
 function gridFor(n: number): Grid {
   return GRIDS.find((g) => g >= n) ?? 16;
@@ -411,9 +417,8 @@ function tileInfo(tile: HTMLElement, info: Info): void {
 function recordedInfo(p: RecordedPlayer): void {
   const tile = p.video.closest<HTMLElement>('.tile');
   if (!tile) return;
-  const msg: Record<PlayerState, string> = { loading: t('pb.loading'), playing: '', paused: '', gap: t('pb.gap'), error: t('pb.error') };
   tile.dataset.state = p.state;
-  $('.tile-state', tile).textContent = msg[p.state];
+  $('.tile-state', tile).textContent = stateText(p.state);
   if (p.cur) {
     const b = $('.badge-masked', tile);
     b.hidden = false;
@@ -425,13 +430,12 @@ function recordedInfo(p: RecordedPlayer): void {
 function renderTile(i: number): HTMLElement {
   const cam = layout.tiles[i];
   const n = i + 1;
-  const mark = (id: string) => (recorded || !isLive(id) ? '' : '● ');
   const select = h(
     'select',
     { class: 'tile-camera', 'aria-label': t('wall.tile_camera', { n }) },
     h('option', { value: '' }, t('wall.none')),
     ...cameras.map((c) =>
-      h('option', { value: c.id, selected: c.id === cam }, `${mark(c.id)}${c.name}${mark(c.id) ? ` (${t('wall.live')})` : ''}`),
+      h('option', { value: c.id, selected: c.id === cam }, cameraLabel(c.id)),
     ),
   ) as HTMLSelectElement;
   select.addEventListener('change', () => {
@@ -590,7 +594,7 @@ async function refreshLive(): Promise<void> {
     // Who is live changed: the camera lists mark it, the tiles start or stop.
     for (const sel of document.querySelectorAll<HTMLSelectElement>('#wall-grid select.tile-camera')) {
       for (const o of sel.options) {
-        if (o.value) o.textContent = `${isLive(o.value) ? '● ' : ''}${cameraName(o.value)}${isLive(o.value) ? ` (${t('wall.live')})` : ''}`;
+        if (o.value) o.textContent = cameraLabel(o.value);
       }
     }
     syncPlayers();
